@@ -1,0 +1,73 @@
+"""The FastAPI application factory.
+
+``create_app()`` builds a hub from settings. ``bayflow serve`` hands it to uvicorn as a factory,
+so each worker process builds its own app, engine and metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from bayflow import __version__
+from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
+from bayflow.api.routes import health
+from bayflow.config import Settings, load_settings
+from bayflow.logs import configure_logging, get_logger
+from bayflow.store import Database
+
+__all__ = ["create_app"]
+
+_log = get_logger("bayflow.api")
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "description": "An RFC 9457 problem document",
+    "content": {PROBLEM_MEDIA_TYPE: {}},
+}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build the hub's HTTP application.
+
+    ``database`` lets tests hand in a database they prepared; otherwise one is opened from the
+    settings and closed when the app shuts down.
+    """
+    settings = settings or load_settings()
+    if configure_logs:
+        configure_logging(settings.log_format, settings.log_level)
+    owns_database = database is None
+    db = database or Database(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _log.info("hub starting", database=db.display_url, version=__version__)
+        yield
+        if owns_database:
+            db.dispose()
+        _log.info("hub stopped")
+
+    app = FastAPI(
+        title="Bayflow hub",
+        version=__version__,
+        summary="Trusted data flow across the Greater Bay Area: the data stays, the proof crosses.",
+        lifespan=lifespan,
+        responses={"default": _PROBLEM_SCHEMA},
+    )
+    registry = CollectorRegistry(auto_describe=True)
+    app.state.settings = settings
+    app.state.database = db
+    app.state.metrics_registry = registry
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
+    app.include_router(health.router)
+    return app

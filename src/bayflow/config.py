@@ -1,0 +1,97 @@
+"""Settings: the only module that reads the environment.
+
+Every setting has the prefix ``BAYFLOW_`` (``BAYFLOW_DATABASE_URL``, ``BAYFLOW_DATA_DIR``…).
+With nothing set, the hub keeps everything in ``./.bayflow/`` and uses an embedded SQLite
+database there, so one command runs it on a machine with nothing but Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bayflow.errors import ConfigurationError
+
+__all__ = ["LogFormat", "Settings", "load_settings"]
+
+LogFormat = Literal["auto", "json", "text"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BAYFLOW_",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path(".bayflow"),
+        description="Where the hub keeps its database, keys and exported files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL. None means the embedded SQLite file data_dir/bayflow.db; "
+            "PostgreSQL is postgresql+psycopg://user@host:port/db."
+        ),
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    log_format: LogFormat = Field(
+        default="auto",
+        description="json for JSON lines; text for people; auto picks text on a terminal.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    ledger_origin: str = Field(
+        default="bayflow.local/ledger",
+        description="The C2SP origin line of the ledger's checkpoints.",
+    )
+    checkpoint_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest time between integrating entries and publishing a checkpoint.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
+        if value.startswith("postgresql://"):
+            # Plain postgresql:// would make SQLAlchemy look for psycopg2, which we do not ship.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in force: the configured one or the embedded SQLite file."""
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bayflow.db').as_posix()}"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning.
+
+    A bad value becomes a :class:`ConfigurationError` naming the variable, not a pydantic trace.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        errors = getattr(exc, "errors", None)
+        if callable(errors):
+            first = errors()[0]
+            name = "BAYFLOW_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+            raise ConfigurationError(f"{name}: {first['msg']}") from exc
+        raise ConfigurationError(str(exc)) from exc

@@ -1,0 +1,75 @@
+"""Structured logging.
+
+structlog renders every line: JSON lines (``--log-format json``) for machines, aligned text for
+people. The standard library's loggers (uvicorn, alembic) are routed through the same
+renderer, so one process never mixes two formats. Context such as the request id is bound with
+``structlog.contextvars`` and appears on every line logged while handling that request.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+from bayflow.config import LogFormat
+
+__all__ = ["configure_logging", "get_logger"]
+
+
+def _wants_json(log_format: LogFormat) -> bool:
+    if log_format == "auto":
+        return not sys.stderr.isatty()
+    return log_format == "json"
+
+
+def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> None:
+    """Configure structlog and the standard library for this process.
+
+    Safe to call more than once: the last call wins (tests and ``serve`` workers rely on it).
+    """
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any
+    if _wants_json(log_format):
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.format_exc_info)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn installs its own handlers; hand its records to ours instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = []
+        lg.propagate = True
+    # Alembic narrates every step at INFO; its warnings are what an operator needs.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    # Request lines come from our middleware, with the request id; uvicorn's would duplicate them.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.stdlib.get_logger(name)
