@@ -18,6 +18,13 @@ from bayflow.config import LogFormat
 
 __all__ = ["configure_logging", "get_logger"]
 
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
 
 def _wants_json(log_format: LogFormat) -> bool:
     if log_format == "auto":
@@ -42,13 +49,12 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
+    # Our own loggers render straight to stderr: going through the standard library's
+    # LogRecord machinery costs about a third of a liveness request's time.
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, renderer],
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -72,4 +78,5 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
 
 
 def get_logger(name: str | None = None) -> Any:
-    return structlog.stdlib.get_logger(name)
+    logger = structlog.get_logger()
+    return logger.bind(logger=name) if name else logger

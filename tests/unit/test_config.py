@@ -45,7 +45,9 @@ class TestSettings:
 
     def test_plain_postgresql_urls_get_the_psycopg_driver(self) -> None:
         settings = Settings(database_url="postgresql://postgres@127.0.0.1:5432/test")
-        assert settings.effective_database_url == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        assert (
+            settings.effective_database_url == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        )
         assert not settings.is_embedded_database
 
     @pytest.mark.parametrize(

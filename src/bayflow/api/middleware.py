@@ -17,10 +17,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE
+from bayflow.logs import get_logger
 
 __all__ = ["HTTPMetrics", "RequestContextMiddleware"]
 
-_log = structlog.stdlib.get_logger("bayflow.api")
+_log = get_logger("bayflow.api")
 
 # A caller may pass its own id to correlate logs across services; anything else is replaced so
 # that log lines cannot be forged or bloated through the header.

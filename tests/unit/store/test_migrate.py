@@ -1,0 +1,106 @@
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bayflow.errors import StoreUnavailable
+from bayflow.store import (
+    Database,
+    current_revision,
+    downgrade,
+    head_revision,
+    require_current,
+    upgrade,
+)
+from bayflow.store.hub import HubMetadataRepository
+from bayflow.store.tables import metadata
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+class TestMigrations:
+    """Migrations run unchanged on SQLite and PostgreSQL, up and down."""
+
+    def test_an_empty_database_has_no_revision(self, database: Database) -> None:
+        assert current_revision(database) is None
+        with pytest.raises(StoreUnavailable, match="bayflow db upgrade"):
+            require_current(database)
+
+    def test_upgrade_reaches_head_and_creates_every_table(self, database: Database) -> None:
+        upgrade(database)
+        assert current_revision(database) == head_revision()
+        assert require_current(database) == head_revision()
+        tables = set(inspect(database.engine).get_table_names())
+        assert set(metadata.tables) <= tables
+
+    def test_migrated_schema_matches_the_table_definitions(self, database: Database) -> None:
+        upgrade(database)
+        with database.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+
+    def test_upgrade_twice_changes_nothing(self, database: Database) -> None:
+        upgrade(database)
+        upgrade(database)
+        assert current_revision(database) == head_revision()
+
+    def test_downgrade_to_base_removes_every_table_and_upgrade_restores_them(
+        self, database: Database
+    ) -> None:
+        upgrade(database)
+        downgrade(database, "base")
+        assert current_revision(database) is None
+        assert set(metadata.tables).isdisjoint(inspect(database.engine).get_table_names())
+        upgrade(database)
+        assert current_revision(database) == head_revision()
+
+    def test_unreachable_database_raises_store_unavailable(self) -> None:
+        database = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        with pytest.raises(StoreUnavailable, match="unreachable"):
+            current_revision(database)
+
+
+class TestDatabase:
+    """Transactions commit at the end of the block and roll back on error."""
+
+    def test_transaction_commits(self, database: Database) -> None:
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with database.transaction() as session:
+            HubMetadataRepository(session).set("k", "v", now=now)
+        with database.transaction() as session:
+            assert HubMetadataRepository(session).get("k") == "v"
+
+    def test_transaction_rolls_back_when_the_block_raises(self, database: Database) -> None:
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+
+        def write_then_fail() -> None:
+            with database.transaction() as session:
+                HubMetadataRepository(session).set("k", "v", now=now)
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            write_then_fail()
+        with database.transaction() as session:
+            assert HubMetadataRepository(session).get("k") is None
+
+    def test_instance_id_is_created_once(self, database: Database) -> None:
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with database.transaction() as session:
+            first = HubMetadataRepository(session).ensure_instance_id(now=now)
+        with database.transaction() as session:
+            assert HubMetadataRepository(session).ensure_instance_id(now=now) == first
+
+    def test_display_url_hides_the_password(self) -> None:
+        database = Database("postgresql+psycopg://user:hunter2@127.0.0.1:5432/db")
+        assert "hunter2" not in database.display_url
