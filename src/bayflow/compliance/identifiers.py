@@ -881,9 +881,12 @@ _LEI_AS_DIGITS: Final = str.maketrans({c: str(v) for c, v in _ALNUM_VALUE.items(
 
 def lei_check_digits(body: str) -> str:
     """The two ISO 7064 MOD 97-10 check digits for the first 18 characters of an LEI."""
-    if len(body) != 18 or _first_outside(body, _ALNUM_VALUE) is not None:
+    digits = body.translate(_LEI_AS_DIGITS)
+    # Anything but 0-9 and A-Z survives the translation as a non-digit; the ASCII test keeps
+    # int() from reading other scripts' digits.
+    if len(body) != 18 or not _is_ascii_digits(digits):
         _fail(_LEI_KIND, body, "body is not 18 characters of 0-9 and A-Z")
-    return f"{98 - int(body.translate(_LEI_AS_DIGITS) + '00') % 97:02d}"
+    return f"{98 - int(digits + '00') % 97:02d}"
 
 
 def _check_lei(value: str) -> None:
