@@ -139,7 +139,6 @@ class _Identifier:
     """Behaviour shared by the value types: canonical ``str()`` and a masking ``repr()``."""
 
     __slots__ = ()
-    _KIND: ClassVar[str]
     _PERSONAL: ClassVar[bool] = False
     value: str
 
@@ -236,7 +235,6 @@ class OrganisationCode(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _ORG_KIND
 
     def __post_init__(self) -> None:
         _check_organisation_code(self.value)
@@ -352,7 +350,6 @@ class USCC(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _USCC_KIND
 
     def __post_init__(self) -> None:
         _check_uscc(self.value)
@@ -457,7 +454,6 @@ class PRCResidentID(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _PRC_ID_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -558,7 +554,6 @@ class HKID(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _HKID_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -604,7 +599,6 @@ class HKBRN(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _BRN_KIND
 
     def __post_init__(self) -> None:
         _check_brn(self.value)
@@ -637,7 +631,6 @@ class HKBRCertificateNumber(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _BR_CERT_KIND
 
     def __post_init__(self) -> None:
         _check_br_certificate(self.value)
@@ -700,7 +693,6 @@ class MacaoID(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _MACAO_ID_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -737,7 +729,6 @@ class MacaoRegistrationNumber(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _MACAO_REG_KIND
 
     def __post_init__(self) -> None:
         _check_macao_registration(self.value)
@@ -783,7 +774,6 @@ class HomeReturnPermit(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _HRP_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -830,7 +820,6 @@ class PRCPassportNumber(_Identifier):
     the older ``G`` and 8 digits. No check digit."""
 
     value: str
-    _KIND: ClassVar[str] = _PRC_PASSPORT_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -860,7 +849,6 @@ class HKSARPassportNumber(_Identifier):
     """An HKSAR passport number: ``H`` or ``K`` and eight digits. No check digit."""
 
     value: str
-    _KIND: ClassVar[str] = _HKSAR_PASSPORT_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
@@ -917,7 +905,6 @@ class LEI(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _LEI_KIND
 
     def __post_init__(self) -> None:
         _check_lei(self.value)
@@ -978,7 +965,6 @@ class BankCardNumber(_Identifier):
     """
 
     value: str
-    _KIND: ClassVar[str] = _CARD_KIND
     _PERSONAL: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
