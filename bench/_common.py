@@ -63,7 +63,9 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def hub(data_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def hub(
+    data_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """A migrated hub in its own process on a free loopback port; yields its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYFLOW_")}
     env["BAYFLOW_DATA_DIR"] = str(data_dir)
