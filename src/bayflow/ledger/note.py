@@ -253,8 +253,11 @@ def parse_vkey(vkey: str) -> tuple[str, int, int, bytes]:
     Returns ``(name, key_id, signature_type, key material)``. The key ID is not checked against
     the key here because its derivation depends on the signature type.
     """
-    name, _, rest = vkey.partition("+")
-    key_id_hex, _, encoded = rest.partition("+")
+    # Only the last part may hold "+", which is a base64 character.
+    name, first, rest = vkey.partition("+")
+    key_id_hex, second, encoded = rest.partition("+")
+    if not (first and second):
+        raise MalformedKey("a key has three parts: name, key ID and key material")
     check_key_name(name, MalformedKey)
     if _KEY_ID.fullmatch(key_id_hex) is None:
         raise MalformedKey("a key ID is written as 8 lowercase hex digits")
