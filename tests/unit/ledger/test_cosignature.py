@@ -78,7 +78,7 @@ class TestCosignatureFormat:
         signer = witnesses[0]
         assert CosignatureVerifier.from_vkey(signer.verifier().vkey).key_id == signer.key_id
         assert CosignatureSigner.from_skey(signer.skey).verifier().vkey == signer.verifier().vkey
-        assert base64.b64decode(signer.verifier().vkey.split("+")[2])[0] == 0x04
+        assert base64.b64decode(signer.verifier().vkey.split("+", 2)[2])[0] == 0x04
         assert "witness0.example" in repr(signer)
         assert signer.skey.rsplit("+", 1)[1] not in repr(signer)
         assert "CosignatureVerifier(" in repr(signer.verifier())
