@@ -217,6 +217,8 @@ def read_hashes_from_tiles(
     its own tiles. A client reading tiles from elsewhere must check the resulting root or
     proof against a verified checkpoint, which :mod:`bayflow.ledger.merkle`'s verifiers do.
     """
+    if not nodes:
+        return []
     tiles = [tile_for_node(node, size) for node in nodes]
     unique = sorted(set(tiles))
     contents = dict(zip(unique, read_tiles(unique), strict=True))
