@@ -1,9 +1,9 @@
 import pytest
 
-from bayflow.errors import InvalidInput, VerificationFailed
+from bayflow.errors import BayflowError, InvalidInput, VerificationFailed
 from bayflow.ledger import errors
 
-_CLASSES = [getattr(errors, name) for name in errors.__all__]
+_CLASSES: list[type[BayflowError]] = [getattr(errors, name) for name in errors.__all__]
 _FAILURES = [cls for cls in _CLASSES if issubclass(cls, VerificationFailed)]
 _PARSE_ERRORS = [cls for cls in _CLASSES if issubclass(cls, InvalidInput)]
 
@@ -27,5 +27,5 @@ class TestLedgerErrors:
         assert all(10 <= code <= 19 for code in codes)
 
     @pytest.mark.parametrize("cls", _PARSE_ERRORS)
-    def test_parse_errors_keep_the_invalid_input_exit_code(self, cls: type) -> None:
+    def test_parse_errors_keep_the_invalid_input_exit_code(self, cls: type[InvalidInput]) -> None:
         assert cls.exit_code == InvalidInput.exit_code

@@ -1,5 +1,6 @@
 import base64
 import json
+from collections.abc import Callable, Sequence
 from hashlib import sha256
 from pathlib import Path
 
@@ -288,7 +289,7 @@ class TestProofGeneration:
         reader = hash_reader_for_leaves(leaves)
         calls: list[list[NodeID]] = []
 
-        def counting(nodes: list[NodeID]) -> list[bytes]:
+        def counting(nodes: Sequence[NodeID]) -> list[bytes]:
             calls.append(list(nodes))
             return list(reader(nodes))
 
@@ -348,7 +349,7 @@ class TestStoredHashes:
             lambda: split_stored_hash_index(-1),
         ],
     )
-    def test_negative_arguments_are_refused(self, call) -> None:
+    def test_negative_arguments_are_refused(self, call: Callable[[], object]) -> None:
         with pytest.raises(ValueError, match="negative"):
             call()
 

@@ -1,4 +1,5 @@
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -103,7 +104,9 @@ class TestProofFormat:
             (lambda t: t[: t.index("index")], "empty line"),
         ],
     )
-    def test_rejects_malformed_bundles(self, bundle: ProofBundle, mangle, message: str) -> None:
+    def test_rejects_malformed_bundles(
+        self, bundle: ProofBundle, mangle: Callable[[str], str], message: str
+    ) -> None:
         with pytest.raises(MalformedProof, match=message):
             ProofBundle.from_text(mangle(bundle.to_text()))
 

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -151,11 +153,11 @@ class TestTileHashes:
         contents = {tile: tile_data(tile, reader) for tile in tiles_for_size(size)}
         fetches: list[int] = []
 
-        def read_tiles(tiles: list[Tile]) -> list[bytes]:
+        def read_tiles(tiles: Sequence[Tile]) -> list[bytes]:
             fetches.append(len(tiles))
             return [contents[tile] for tile in tiles]
 
-        def from_tiles(nodes: list[NodeID]) -> list[bytes]:
+        def from_tiles(nodes: Sequence[NodeID]) -> list[bytes]:
             return read_hashes_from_tiles(nodes, size, read_tiles)
 
         assert root_hash(size, from_tiles) == root_hash(size, reader)
