@@ -18,7 +18,13 @@ Further classes are appended below by the credential and PDF modules.
 
 from __future__ import annotations
 
-from bayflow.errors import AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
+from bayflow.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    VerificationFailed,
+)
 
 __all__ = [
     "InsufficientScope",
@@ -64,3 +70,150 @@ class MandateNotSatisfied(PermissionDenied):
 class InsufficientScope(PermissionDenied):
     slug = "insufficient-scope"
     title = "Insufficient scope"
+
+
+# Verifiable credentials (SD-JWT VC, RFC 9901) and their status lists, raised by
+# bayflow.identity.credentials and bayflow.identity.status_list. Each verification failure a
+# verifier may want to tell apart has its own class::
+#
+#     VerificationFailed, from bayflow.errors
+#     └── CredentialError              a credential or presentation does not hold
+#         ├── MalformedCredential      breaks RFC 9901 or SD-JWT VC syntax (also InvalidInput)
+#         ├── UntrustedIssuer          no trusted key for the issuer and kid
+#         ├── IssuerSignatureInvalid   the issuer-signed JWT's signature does not verify
+#         ├── DisclosureNotReferenced  a disclosure's digest appears nowhere in the payload
+#         ├── DuplicateDisclosure      a disclosure or digest occurs twice
+#         ├── CredentialExpired        past exp, before nbf, or issued in the future
+#         ├── UnexpectedCredentialType the vct is not the one the verifier asked for
+#         ├── KeyBindingInvalid        the KB-JWT does not bind this presentation to the holder
+#         │   ├── KeyBindingMissing    no KB-JWT, or the credential has no cnf key
+#         │   ├── AudienceMismatch     aud is not this verifier
+#         │   ├── NonceMismatch        nonce is not the one this verifier issued
+#         │   ├── SdHashMismatch       sd_hash does not cover the presented SD-JWT
+#         │   └── KeyBindingStale      iat is too old or in the future
+#         ├── CredentialRevoked        the status list says INVALID
+#         ├── CredentialSuspended      the status list says SUSPENDED
+#         └── StatusUnavailable        the status list token is missing, forged or stale
+#     InvalidInput, from bayflow.errors
+#     └── ClaimNotDisclosable          a holder asked to disclose a claim it cannot
+
+
+class CredentialError(VerificationFailed):
+    """A verifiable credential or its presentation does not hold."""
+
+    slug = "credential-invalid"
+    title = "Credential invalid"
+
+
+class MalformedCredential(InvalidInput, CredentialError):
+    slug = "credential-malformed"
+    title = "Malformed credential"
+
+
+class UntrustedIssuer(CredentialError):
+    slug = "credential-untrusted-issuer"
+    title = "Untrusted credential issuer"
+
+
+class IssuerSignatureInvalid(CredentialError):
+    slug = "credential-issuer-signature-invalid"
+    title = "Credential issuer signature invalid"
+
+
+class DisclosureNotReferenced(CredentialError):
+    """RFC 9901 §7.1 step 4: every disclosure must be referenced by a digest in the payload."""
+
+    slug = "credential-disclosure-not-referenced"
+    title = "Disclosure not referenced by the credential"
+
+
+class DuplicateDisclosure(CredentialError):
+    slug = "credential-duplicate-disclosure"
+    title = "Duplicate disclosure or digest"
+
+
+class CredentialExpired(CredentialError):
+    slug = "credential-expired"
+    title = "Credential expired or not yet valid"
+
+
+class UnexpectedCredentialType(CredentialError):
+    slug = "credential-unexpected-type"
+    title = "Unexpected credential type"
+
+
+class KeyBindingInvalid(CredentialError):
+    """RFC 9901 §7.3: the KB-JWT does not bind this presentation to the holder's key."""
+
+    slug = "credential-key-binding-invalid"
+    title = "Key binding invalid"
+
+
+class KeyBindingMissing(KeyBindingInvalid):
+    slug = "credential-key-binding-missing"
+    title = "Key binding missing"
+
+
+class AudienceMismatch(KeyBindingInvalid):
+    slug = "credential-audience-mismatch"
+    title = "Presentation meant for another verifier"
+
+
+class NonceMismatch(KeyBindingInvalid):
+    slug = "credential-nonce-mismatch"
+    title = "Presentation nonce mismatch"
+
+
+class SdHashMismatch(KeyBindingInvalid):
+    slug = "credential-sd-hash-mismatch"
+    title = "Key binding does not cover this presentation"
+
+
+class KeyBindingStale(KeyBindingInvalid):
+    slug = "credential-key-binding-stale"
+    title = "Key binding too old"
+
+
+class CredentialRevoked(CredentialError):
+    slug = "credential-revoked"
+    title = "Credential revoked"
+
+
+class CredentialSuspended(CredentialError):
+    slug = "credential-suspended"
+    title = "Credential suspended"
+
+
+class StatusUnavailable(CredentialError):
+    """The credential's status cannot be established, so it must not be accepted."""
+
+    slug = "credential-status-unavailable"
+    title = "Credential status unavailable"
+
+
+class ClaimNotDisclosable(InvalidInput):
+    slug = "credential-claim-not-disclosable"
+    title = "Claim cannot be disclosed"
+
+
+# Appended by the credential module, so the list sits next to its classes.
+__all__ += [
+    "AudienceMismatch",
+    "ClaimNotDisclosable",
+    "CredentialError",
+    "CredentialExpired",
+    "CredentialRevoked",
+    "CredentialSuspended",
+    "DisclosureNotReferenced",
+    "DuplicateDisclosure",
+    "IssuerSignatureInvalid",
+    "KeyBindingInvalid",
+    "KeyBindingMissing",
+    "KeyBindingStale",
+    "MalformedCredential",
+    "NonceMismatch",
+    "SdHashMismatch",
+    "StatusUnavailable",
+    "UnexpectedCredentialType",
+    "UntrustedIssuer",
+]
