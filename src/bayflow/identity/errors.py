@@ -217,3 +217,93 @@ __all__ += [
     "UnexpectedCredentialType",
     "UntrustedIssuer",
 ]
+
+
+# PAdES signatures on PDF documents (ETSI EN 319 142), raised by bayflow.identity.pdf. Each
+# reason a company secretary must be told apart has its own class::
+#
+#     InvalidInput, from bayflow.errors
+#     └── InvalidPDF                   the bytes are not a PDF that can be read or signed
+#     VerificationFailed, from bayflow.errors
+#     └── PDFSignatureInvalid          a PDF signature does not hold; ``reports`` says why
+#         ├── PDFNotSigned             the document carries no signature to verify
+#         ├── PDFSignatureBroken       the signed bytes or the signature value do not verify
+#         ├── PDFModifiedAfterSigning  a later revision changes what a signature covers
+#         ├── PDFSignerUntrusted       the signer's certificate does not chain to a trust root
+#         └── PDFTimestampInvalid      the signature time-stamp does not hold
+
+# Appended by the PDF module; its imports stay next to the classes that need them.
+from collections.abc import Sequence  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from bayflow.identity.pdf import PDFSignatureReport
+
+__all__ += [
+    "InvalidPDF",
+    "PDFModifiedAfterSigning",
+    "PDFNotSigned",
+    "PDFSignatureBroken",
+    "PDFSignatureInvalid",
+    "PDFSignerUntrusted",
+    "PDFTimestampInvalid",
+]
+
+
+class InvalidPDF(InvalidInput):
+    slug = "invalid-pdf"
+    title = "Invalid PDF"
+
+
+class PDFSignatureInvalid(VerificationFailed):
+    """A signature in a PDF does not hold.
+
+    ``reports`` holds the report of every signature in the document (valid ones included), so
+    a caller can show the whole picture; ``detail`` lists the problems found.
+    """
+
+    slug = "pdf-signature-invalid"
+    title = "PDF signature invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reports: Sequence[PDFSignatureReport] = (),
+        detail: str | None = None,
+    ) -> None:
+        self.reports = tuple(reports)
+        super().__init__(message, detail=detail)
+
+
+class PDFNotSigned(PDFSignatureInvalid):
+    slug = "pdf-not-signed"
+    title = "PDF not signed"
+
+
+class PDFSignatureBroken(PDFSignatureInvalid):
+    """The bytes a signature covers were changed, or its value does not verify under its key."""
+
+    slug = "pdf-signature-broken"
+    title = "PDF signature broken"
+
+
+class PDFModifiedAfterSigning(PDFSignatureInvalid):
+    """A revision added after signing changes content, beyond further signatures or forms."""
+
+    slug = "pdf-modified-after-signing"
+    title = "PDF modified after signing"
+
+
+class PDFSignerUntrusted(PDFSignatureInvalid):
+    """The signer's certificate does not chain to a trust root, or the chain is not valid now."""
+
+    slug = "pdf-signer-untrusted"
+    title = "PDF signer untrusted"
+
+
+class PDFTimestampInvalid(PDFSignatureInvalid):
+    """The signature time-stamp token does not verify or its TSA is not trusted."""
+
+    slug = "pdf-timestamp-invalid"
+    title = "PDF time-stamp invalid"
