@@ -46,6 +46,28 @@ class Settings(BaseSettings):
         description="json for JSON lines; text for people; auto picks text on a terminal.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The address others reach this hub at: the issuer of its tokens and the host of "
+            "its did:web documents. None means http://HOST:PORT."
+        ),
+    )
+    operator_name: str = Field(
+        default="Bayflow Hub Operator",
+        description="Legal name of the operator organisation the hub creates on first start.",
+    )
+    url: str | None = Field(
+        default=None,
+        description=(
+            "For clients and the CLI: the hub to talk to. None means the hub named in the key "
+            "file, else http://127.0.0.1:8000."
+        ),
+    )
+    key_file: Path | None = Field(
+        default=None,
+        description="For clients and the CLI: the key file to authenticate with.",
+    )
     ledger_origin: str = Field(
         default="bayflow.local/ledger",
         description="The C2SP origin line of the ledger's checkpoints.",
@@ -79,6 +101,19 @@ class Settings(BaseSettings):
     @property
     def is_embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def operator_key_file(self) -> Path:
+        """The key file of the operator's administrator, written on first start."""
+        return self.data_dir / "operator.key"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -5,13 +5,15 @@ from bayflow.errors import BayflowError, InvalidIdentifier, InvalidInput
 
 
 def _all_error_classes() -> list[type[BayflowError]]:
-    found: list[type[BayflowError]] = []
+    # A class with two Bayflow parents (LedgerError and VerificationFailed) is reached twice.
+    found: dict[type[BayflowError], None] = {}
     pending: list[type[BayflowError]] = [BayflowError]
     while pending:
         cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
+        if cls not in found:
+            found[cls] = None
+            pending.extend(cls.__subclasses__())
+    return list(found)
 
 
 class TestBayflowError:

@@ -16,8 +16,10 @@ from prometheus_client import CollectorRegistry
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
-from bayflow.api.routes import health
+from bayflow.api.routes import health, oauth, orgs
+from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
+from bayflow.hub import HubKeys, load_hub_keys
 from bayflow.logs import configure_logging, get_logger
 from bayflow.store import Database
 
@@ -31,10 +33,26 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+class _LazyHubKeys:
+    """The hub's keys, read on first use: a hub whose first start has not run yet can still
+    answer /healthz and /readyz."""
+
+    def __init__(self, settings: Settings, keys: HubKeys | None) -> None:
+        self._settings = settings
+        self._keys = keys
+
+    def keys(self) -> HubKeys:
+        if self._keys is None:
+            self._keys = load_hub_keys(self._settings)
+        return self._keys
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
+    clock: Clock | None = None,
+    hub_keys: HubKeys | None = None,
     configure_logs: bool = True,
 ) -> FastAPI:
     """Build the hub's HTTP application.
@@ -64,10 +82,17 @@ def create_app(
         responses={"default": _PROBLEM_SCHEMA},
     )
     registry = CollectorRegistry(auto_describe=True)
+    clock = clock or SystemClock()
+    lazy_keys = _LazyHubKeys(settings, hub_keys)
     app.state.settings = settings
     app.state.database = db
     app.state.metrics_registry = registry
+    app.state.clock = clock
+    app.state.lazy_hub_keys = lazy_keys
+    app.state.issuer = settings.effective_public_url
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
     app.include_router(health.router)
+    app.include_router(oauth.router)
+    app.include_router(orgs.router)
     return app

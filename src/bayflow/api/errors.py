@@ -27,6 +27,7 @@ from bayflow.errors import (
     StoreUnavailable,
     VerificationFailed,
 )
+from bayflow.identity.errors import InvalidClientAssertion
 
 __all__ = [
     "HTTP_STATUS",
@@ -105,6 +106,10 @@ async def _bayflow_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BayflowError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="bayflow"'} if status == 401 else None
+    extensions: dict[str, Any] = {}
+    if isinstance(exc, InvalidClientAssertion):
+        # OAuth clients look for RFC 6749 §5.2 members; a problem document may carry them.
+        extensions = {"error": "invalid_client", "error_description": exc.message}
     return problem_response(
         request,
         status=status,
@@ -112,6 +117,7 @@ async def _bayflow_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.message,
         headers=headers,
+        **extensions,
     )
 
 

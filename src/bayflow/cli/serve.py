@@ -10,6 +10,7 @@ import uvicorn
 
 from bayflow.cli._state import state
 from bayflow.config import load_settings
+from bayflow.hub import bootstrap
 from bayflow.logs import get_logger
 from bayflow.store import Database, current_revision, head_revision
 
@@ -36,6 +37,9 @@ def register(app: typer.Typer) -> None:
         database = Database(settings.effective_database_url)
         try:
             current = current_revision(database)
+            if current == head_revision():
+                # First start: the hub's key and its operator (written to operator.key).
+                bootstrap(settings, database)
         finally:
             database.dispose()
         if current != head_revision():
@@ -49,6 +53,8 @@ def register(app: typer.Typer) -> None:
 
         address = f"http://{settings.host}:{settings.port}"
         print(f"Bayflow hub on {address} (database {database.display_url}); Ctrl-C stops it")
+        if settings.operator_key_file.exists():
+            print(f"Operator key file: {settings.operator_key_file}")
         uvicorn.run(
             "bayflow.api.app:create_app",
             factory=True,

@@ -7,9 +7,65 @@ Alembic can alter them on both databases.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text
+from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["hub_metadata", "metadata"]
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "UTCDateTime",
+    "hub_metadata",
+    "identity_keys",
+    "mandates",
+    "metadata",
+    "oauth_assertions",
+    "organisations",
+    "persons",
+]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases.
+
+    PostgreSQL keeps the zone; SQLite stores text and hands back naive values, which would make
+    every comparison with an aware ``now`` fail. Values are normalised to UTC going in and
+    marked UTC coming out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
 
 metadata = MetaData(
     naming_convention={
@@ -28,5 +84,78 @@ hub_metadata = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# --- Corp ID -------------------------------------------------------------------------------
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("legal_name_en", String(300), nullable=False),
+    Column("legal_name_zh", String(300)),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("city", String(32), nullable=False),
+    # Registry numbers are unique where present: one registration, one Corp ID.
+    Column("hk_brn", String(8), unique=True),
+    Column("cn_uscc", String(18), unique=True),
+    Column("mo_registration", String(32), unique=True),
+    Column("lei", String(20), unique=True),
+    Column("is_operator", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", String(300), nullable=False),
+    Column("name_zh", String(300)),
+    # Space-separated role names: a handful of fixed words, read and written whole.
+    Column("roles", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+identity_keys = Table(
+    "identity_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("owner_kind", String(16), nullable=False),
+    Column("owner_id", String(40), nullable=False, index=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_key", LargeBinary(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("retired_at", UTCDateTime()),
+)
+
+mandates = Table(
+    "mandates",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("description", String(500), nullable=False),
+    Column("role", String(32)),
+    Column("persons", Text, nullable=False),
+    Column("actions", Text, nullable=False),
+    Column("min_signers", Integer, nullable=False),
+    Column("limit_currency", String(3)),
+    Column("limit_amount", Numeric(20, 2)),
+    Column("valid_from", UTCDateTime(), nullable=False),
+    Column("valid_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# RFC 7523 §3 item 7: a client assertion's jti is accepted once. Rows are kept until the
+# assertion expires, after which a replay fails on its expiry anyway.
+oauth_assertions = Table(
+    "oauth_assertions",
+    metadata,
+    Column("client_id", String(40), nullable=False),
+    Column("jti", String(128), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("client_id", "jti"),
+    Index("ix_oauth_assertions_expires_at", "expires_at"),
 )

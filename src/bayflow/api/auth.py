@@ -1,0 +1,35 @@
+"""Who is calling: bearer access tokens checked at the edge.
+
+Routes take :data:`PrincipalDep` (any valid token) and call ``principal.require(scope)``.
+A missing or bad token is a 401 with a ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from bayflow.errors import AuthenticationFailed
+from bayflow.identity.auth import Principal, TokenVerifier
+
+__all__ = ["PrincipalDep", "get_principal"]
+
+
+def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationFailed("this call needs a bearer access token from /oauth/token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("the Authorization header must be 'Bearer <access token>'")
+    state = request.app.state
+    verifier = TokenVerifier(
+        state.lazy_hub_keys.keys().public_keys, issuer=state.issuer, clock=state.clock
+    )
+    principal = verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,195 @@
+"""The Python client for a Bayflow hub.
+
+Authentication is transparent: give it a key file and it signs an RFC 7523 client assertion,
+trades it for an access token at ``/oauth/token``, keeps the token until shortly before it
+expires, and fetches a new one when the hub says the old one is no longer good. Errors come
+back as the same :class:`~bayflow.errors.BayflowError` classes the hub raised, rebuilt from
+their RFC 9457 problem documents, so a caller (or the CLI) handles them in one place.
+
+    from bayflow.client import BayflowClient
+    with BayflowClient.from_key_file("bank.key", url="http://127.0.0.1:8000") as hub:
+        print(hub.get("/orgs"))
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from bayflow.clock import Clock, SystemClock
+from bayflow.crypto.jwt import encode
+from bayflow.errors import BayflowError, StoreUnavailable
+from bayflow.identity.auth import ASSERTION_TYPE
+from bayflow.identity.keyfile import KeyFile
+
+__all__ = ["BayflowClient", "HubUnreachable", "error_from_problem"]
+
+# Renew a little before expiry so a token never lapses between check and use.
+_RENEW_BEFORE = timedelta(seconds=30)
+_ASSERTION_LIFETIME = timedelta(seconds=60)
+
+
+class HubUnreachable(StoreUnavailable):
+    slug = "hub-unreachable"
+    title = "Hub unreachable"
+
+
+def _error_classes() -> dict[str, type[BayflowError]]:
+    classes: dict[str, type[BayflowError]] = {}
+    pending: list[type[BayflowError]] = [BayflowError]
+    while pending:
+        cls = pending.pop()
+        classes.setdefault(cls.slug, cls)
+        pending.extend(cls.__subclasses__())
+    return classes
+
+
+def error_from_problem(response: httpx.Response) -> BayflowError:
+    """Rebuild the hub's error from its problem document (or describe a non-problem answer)."""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = None
+    if not isinstance(problem, dict):
+        return BayflowError(
+            f"the hub answered HTTP {response.status_code} without a problem document"
+        )
+    problem_type = str(problem.get("type", ""))
+    slug = problem_type.removeprefix("urn:bayflow:problem:")
+    cls = _error_classes().get(slug, BayflowError)
+    message = str(problem.get("detail") or problem.get("title") or f"HTTP {response.status_code}")
+    try:
+        error = cls(message)
+    except TypeError:
+        error = BayflowError(message)
+    request_id = problem.get("request_id")
+    if request_id:
+        error.detail = f"request id {request_id}"
+    return error
+
+
+class BayflowClient:
+    def __init__(
+        self,
+        url: str,
+        key_file: KeyFile | None = None,
+        *,
+        scope: str | None = None,
+        timeout: float = 30.0,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.key_file = key_file
+        self._scope = scope
+        self._clock = clock or SystemClock()
+        self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
+        self._token: str | None = None
+        self._token_expires = self._clock.now()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_key_file(cls, path: str | Path, *, url: str | None = None, **kwargs: Any) -> Self:
+        key_file = KeyFile.read(Path(path))
+        return cls(url or key_file.hub, key_file, **kwargs)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Authentication -----------------------------------------------------------------------
+
+    def client_assertion(self) -> str:
+        """A fresh RFC 7523 assertion for this hub's token endpoint."""
+        if self.key_file is None:
+            raise BayflowError("this client has no key file to authenticate with")
+        now = self._clock.now()
+        claims = {
+            "iss": self.key_file.person,
+            "sub": self.key_file.person,
+            "aud": f"{self.url}/oauth/token",
+            "iat": int(now.timestamp()),
+            "exp": int((now + _ASSERTION_LIFETIME).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+        }
+        pair = self.key_file.person_key
+        return encode(claims, pair.signing_key, kid=pair.kid)
+
+    def access_token(self, *, renew: bool = False) -> str:
+        with self._lock:
+            now = self._clock.now()
+            if renew or self._token is None or now >= self._token_expires - _RENEW_BEFORE:
+                form = {
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": ASSERTION_TYPE,
+                    "client_assertion": self.client_assertion(),
+                }
+                if self._scope:
+                    form["scope"] = self._scope
+                response = self._send("POST", "/oauth/token", data=form)
+                body = response.json()
+                self._token = str(body["access_token"])
+                self._token_expires = now + timedelta(seconds=int(body["expires_in"]))
+            return self._token
+
+    # Requests -----------------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise HubUnreachable(f"cannot reach the hub at {self.url}: {exc}") from exc
+        if response.is_error:
+            raise error_from_problem(response)
+        return response
+
+    def request(
+        self, method: str, path: str, *, auth: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        if not auth:
+            return self._send(method, path, **kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers["Authorization"] = f"Bearer {self.access_token()}"
+        try:
+            return self._send(method, path, headers=headers, **kwargs)
+        except BayflowError as exc:
+            # A token the hub no longer accepts (restart with new keys, clock drift): renew once.
+            if exc.slug != "invalid-access-token":
+                raise
+            headers["Authorization"] = f"Bearer {self.access_token(renew=True)}"
+            return self._send(method, path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs).json()
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=json, **kwargs).json()
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", path, json=json, **kwargs).json()
+
+    # Corp ID ------------------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        if self.key_file is None:
+            raise BayflowError("this client has no key file")
+        org = self.get(f"/orgs/{self.key_file.organisation}")
+        people = self.get(f"/orgs/{self.key_file.organisation}/people")
+        me = next((p for p in people if p["id"] == self.key_file.person), None)
+        return {"organisation": org, "person": me}
