@@ -42,6 +42,7 @@ __all__ = [
     "ACCEPTED_DIGESTS",
     "DEFAULT_POLICY",
     "LocalTimeStamper",
+    "TimeStampResp",
     "TimestampAuthority",
 ]
 
@@ -55,6 +56,19 @@ DEFAULT_POLICY: Final = "2.25.213602853035876044480066057226684562434"
 ACCEPTED_DIGESTS: Final = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 _SERIAL_BITS: Final = 127
+
+
+class TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 §2.4.2 ``TimeStampResp``, with the token OPTIONAL as the RFC has it.
+
+    asn1crypto's ``tsp.TimeStampResp`` makes ``timeStampToken`` mandatory, so it can neither
+    encode nor read a rejection, which by definition carries no token.
+    """
+
+    _fields = [  # noqa: RUF012 - asn1crypto reads this class attribute as the ASN.1 schema.
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 class TimestampAuthority:
@@ -111,7 +125,7 @@ class TimestampAuthority:
         der: bytes = reply.dump()
         return der
 
-    def response_for(self, request: tsp.TimeStampReq, now: datetime) -> tsp.TimeStampResp:
+    def response_for(self, request: tsp.TimeStampReq, now: datetime) -> TimeStampResp:
         """Answer a parsed request: a granted reply with a token, or a rejection saying why."""
         # 0. The request is version 1.
         # 1. The imprint uses an accepted hash and has that hash's length.
@@ -138,7 +152,7 @@ class TimestampAuthority:
         # (4):
         token = self._token(request, now)
         status = tsp.PKIStatusInfo({"status": "granted"})
-        return tsp.TimeStampResp({"status": status, "time_stamp_token": token})
+        return TimeStampResp({"status": status, "time_stamp_token": token})
 
     def _token(self, request: tsp.TimeStampReq, now: datetime) -> cms.ContentInfo:
         tst_info: dict[str, object] = {
@@ -238,12 +252,13 @@ class LocalTimeStamper(TimeStamper):
         self._authority = authority
         self._clock = clock or SystemClock()
 
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
         reply = self._authority.respond(req.dump(), self._clock.now())
-        return tsp.TimeStampResp.load(reply)
+        response: TimeStampResp = TimeStampResp.load(reply)
+        return response
 
 
-def _rejection(fail_info: str, reason: str) -> tsp.TimeStampResp:
+def _rejection(fail_info: str, reason: str) -> TimeStampResp:
     status = tsp.PKIStatusInfo(
         {
             "status": "rejection",
@@ -251,7 +266,7 @@ def _rejection(fail_info: str, reason: str) -> tsp.TimeStampResp:
             "fail_info": tsp.PKIFailureInfo({fail_info}),
         }
     )
-    return tsp.TimeStampResp({"status": status})
+    return TimeStampResp({"status": status})
 
 
 def _accuracy(accuracy: timedelta) -> tsp.Accuracy:
