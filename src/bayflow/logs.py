@@ -73,6 +73,9 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
         lg.propagate = True
     # Alembic narrates every step at INFO; its warnings are what an operator needs.
     logging.getLogger("alembic").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    # httpx narrates every request the client makes; the CLI's output is its own answer.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Request lines come from our middleware, with the request id; uvicorn's would duplicate them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 

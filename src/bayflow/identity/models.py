@@ -180,8 +180,15 @@ class PublicKey:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Money:
+    """An amount in an ISO 4217 currency, kept to cents (HKD, CNY and MOP all have two)."""
+
     currency: str
     amount: Decimal
+
+    def __post_init__(self) -> None:
+        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
+            raise InvalidOrganisation(f"{self.currency!r} is not an ISO 4217 currency code")
+        object.__setattr__(self, "amount", Decimal(self.amount).quantize(Decimal("0.01")))
 
     def __str__(self) -> str:
         return f"{self.currency} {self.amount:,}"
