@@ -9,6 +9,7 @@ that ``bayflow verify`` tells a script *why* a proof was rejected::
     ├── MalformedNote             a signed note breaks c2sp.org/signed-note       (InvalidInput)
     ├── MalformedKey              a vkey or skey string is not well formed        (InvalidInput)
     ├── MalformedCheckpoint       a note body breaks c2sp.org/tlog-checkpoint     (InvalidInput)
+    ├── MalformedEntry            ledger entry bytes break the v1 entry layout    (InvalidInput)
     ├── MalformedProof            a proof bundle breaks c2sp.org/tlog-proof       (InvalidInput)
     ├── MalformedTile             a tile path, tile or entry bundle is malformed  (InvalidInput)
     ├── InclusionProofInvalid     the entry is not at that index in that tree     (exit 10)
@@ -31,6 +32,7 @@ __all__ = [
     "InclusionProofInvalid",
     "LedgerError",
     "MalformedCheckpoint",
+    "MalformedEntry",
     "MalformedKey",
     "MalformedNote",
     "MalformedProof",
@@ -78,6 +80,11 @@ class MalformedProof(LedgerError, InvalidInput):
 class MalformedTile(LedgerError, InvalidInput):
     slug = "ledger-malformed-tile"
     title = "Malformed tile"
+
+
+class MalformedEntry(LedgerError, InvalidInput):
+    slug = "ledger-malformed-entry"
+    title = "Malformed ledger entry"
 
 
 # Verification failures.
