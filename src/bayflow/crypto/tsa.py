@@ -252,6 +252,10 @@ class LocalTimeStamper(TimeStamper):
         self._authority = authority
         self._clock = clock or SystemClock()
 
+    @property
+    def authority(self) -> TimestampAuthority:
+        return self._authority
+
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
         reply = self._authority.respond(req.dump(), self._clock.now())
         response: TimeStampResp = TimeStampResp.load(reply)

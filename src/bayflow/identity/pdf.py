@@ -52,6 +52,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from bayflow.clock import utcnow
 from bayflow.crypto.pki import CertifiedKey
+from bayflow.crypto.tsa import LocalTimeStamper
 from bayflow.errors import InvalidInput
 from bayflow.identity.errors import (
     InvalidPDF,
@@ -82,6 +83,9 @@ _PADES_SUBFILTER: Final = "/ETSI.CAdES.detached"
 _DIGEST: Final = "sha256"
 # A DER ECDSA P-256 signature is at most 72 bytes; size estimates reserve room for that much.
 _MAX_ECDSA_P256_SIGNATURE: Final = 72
+# Room for everything in a CMS signature or a time-stamp token besides certificates: signed
+# attributes, signer info, algorithm identifiers, the signature. Each takes under 1 KiB.
+_CMS_OVERHEAD: Final = 2048
 
 
 class ProblemCode(enum.StrEnum):
@@ -251,7 +255,9 @@ async def async_sign_pdf(
         now=now,
     )
     try:
-        output = await pdf_signer.async_sign_pdf(writer)
+        output = await pdf_signer.async_sign_pdf(
+            writer, bytes_reserved=_reservation(signer, ca_chain, level, timestamper)
+        )
     except SigningError as exc:
         # Raised for an already-signed field, a locked document and similar refusals.
         raise InvalidPDF(f"the PDF cannot be signed: {exc}") from exc
@@ -524,6 +530,29 @@ def _load_certificate(data: bytes) -> asn1_x509.Certificate:
     except (ValueError, TypeError) as exc:
         raise InvalidInput("not an X.509 certificate in DER or PEM") from exc
     return certificate
+
+
+def _reservation(
+    signer: CertifiedKey,
+    ca_chain: Sequence[bytes],
+    level: PAdESLevel,
+    timestamper: TimeStamper | None,
+) -> int | None:
+    """Hex digits to reserve for the CMS container, or ``None`` to let pyHanko measure.
+
+    pyHanko otherwise sizes the container by building and encoding a whole dummy signature,
+    which costs as much as the signature itself. For our own signer and time-stamp authority
+    the size is bounded by the certificates embedded plus a fixed overhead. Another RFC 3161
+    client may return a token of any size, so then pyHanko measures.
+    """
+    size = _CMS_OVERHEAD + len(signer.certificate_der) + sum(map(len, signer.chain_der))
+    size += sum(len(_load_certificate(c).dump()) for c in ca_chain)
+    if level == "B-T":
+        if not isinstance(timestamper, LocalTimeStamper):
+            return None
+        size += _CMS_OVERHEAD + len(timestamper.authority.certified_key.certificate_der)
+    # The container is written as a hex string: two digits a byte.
+    return 2 * size
 
 
 def _open_for_signing(pdf_bytes: bytes) -> IncrementalPdfFileWriter:

@@ -8,6 +8,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -235,6 +236,27 @@ class TestSignPdf:
         third = sign_pdf(second, wong, field_name="Bank approval", now=SIGNED_AT)
         reports = verify_pdf(third, [exported_ca], now=CHECKED_AT)
         assert [r.field_name for r in reports] == ["Signature1", "Signature2", "Bank approval"]
+
+    def test_any_rfc_3161_client_can_time_stamp(self, chen, timestamper, exported_ca):
+        class RemoteTimeStamper(TimeStamper):
+            """Stands in for an HTTP client: its tokens' size is unknown in advance."""
+
+            async def async_request_tsa_response(self, req):
+                return await timestamper.async_request_tsa_response(req)
+
+        signed = sign_pdf(
+            one_page_pdf(), chen, level="B-T", timestamper=RemoteTimeStamper(), now=SIGNED_AT
+        )
+        (report,) = verify_pdf(signed, [exported_ca], now=CHECKED_AT)
+        assert report.timestamp_valid
+
+    def test_extra_chain_certificates_are_embedded(self, chen, exported_ca):
+        signed = sign_pdf(one_page_pdf(), chen, [exported_ca], now=SIGNED_AT)
+        (embedded,) = PdfFileReader(BytesIO(signed)).embedded_signatures
+        certificates = embedded.signed_data["certificates"]
+        embedded_der = {c.chosen.dump() for c in certificates}
+        assert _pem_to_der(exported_ca) in embedded_der
+        assert chen.certificate_der in embedded_der
 
     def test_a_naive_signing_time_is_refused(self, chen):
         with pytest.raises(ValueError, match="timezone-aware"):
