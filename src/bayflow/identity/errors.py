@@ -42,7 +42,7 @@ class InvalidOrganisation(InvalidInput):
 
 
 class UnknownKey(NotFound):
-    slug = "unknown-key"
+    slug = "unknown-identity-key"
     title = "Unknown key"
 
 
