@@ -22,7 +22,9 @@ thumbprints and ECDSA. Every malformed input raises :class:`~bayflow.crypto.erro
 (or its subclass :class:`~bayflow.crypto.errors.UnsupportedAlgorithm`); a signature that does
 not hold raises :class:`~bayflow.crypto.errors.InvalidSignature`. Nothing returns ``False``.
 Parsing is strict: canonical unpadded base64url only, JSON objects without duplicate names or
-non-finite numbers, no ``crit`` or ``b64`` header, no ``jwk``/``jku``/``x5u`` key lookup.
+non-finite numbers. Headers with ``crit`` or ``b64`` (extensions Bayflow does not implement)
+or ``jwk``, ``jku``, ``x5u``, ``x5c`` (a token naming its own key) are refused outright: keys
+come only from the caller's trust store, and a refused header cannot be half-honoured.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
@@ -511,7 +513,7 @@ class CompactJWS:
         if self.typ is None or _normalise_typ(self.typ) != _normalise_typ(expected):
             raise MalformedJOSE(f"JWS typ is {self.typ!r}, expected {expected!r}")
 
-    def verify(self, key: PublicJWK, *, algorithms: Iterable[str] = DEFAULT_ALGORITHMS) -> None:
+    def verify(self, key: PublicJWK, *, algorithms: Collection[str] = DEFAULT_ALGORITHMS) -> None:
         """Check the signature under ``key``; the ``alg`` must be allowed and fit the key."""
         if self.alg not in algorithms:
             raise UnsupportedAlgorithm(f"algorithm {self.alg!r} is not accepted here")
@@ -568,7 +570,7 @@ def verify_compact(
     key: PublicJWK,
     *,
     typ: str | None = None,
-    algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
 ) -> CompactJWS:
     """Parse and verify a compact JWS; with ``typ``, also require that media type."""
     jws = CompactJWS.parse(token)
@@ -596,7 +598,7 @@ def verify_detached(
     key: PublicJWK,
     *,
     typ: str | None = None,
-    algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
 ) -> CompactJWS:
     """Verify a detached JWS over ``content``; returns the parsed JWS for its header."""
     parsed = CompactJWS.parse(jws, detached_payload=content)
@@ -622,7 +624,7 @@ def verify_jwt(
     key: PublicJWK,
     *,
     typ: str,
-    algorithms: Iterable[str] = DEFAULT_ALGORITHMS,
+    algorithms: Collection[str] = DEFAULT_ALGORITHMS,
 ) -> dict[str, Any]:
     """Verify a JWT's signature and ``typ`` and return its claims; time claims are the caller's.
 
