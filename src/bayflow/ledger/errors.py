@@ -18,7 +18,11 @@ that ``bayflow verify`` tells a script *why* a proof was rejected::
     ├── UntrustedNote             no signature by a trusted key is present        (exit 13)
     ├── CheckpointInvalid         the checkpoint is for another log or too small  (exit 14)
     ├── CosignatureInvalid        a trusted witness's cosignature does not verify (exit 15)
-    └── TooFewCosignatures        fewer trusted witnesses cosigned than required  (exit 16)
+    ├── TooFewCosignatures        fewer trusted witnesses cosigned than required  (exit 16)
+    ├── MalformedCommitment       a salt or disclosure file breaks its format     (InvalidInput)
+    ├── MalformedWitnessRequest   an add-checkpoint body breaks tlog-witness      (InvalidInput)
+    ├── ContentMismatch           content or salt does not give the commitment    (exit 17)
+    └── CommitmentRevoked         its issuer anchored a revocation of it          (exit 18)
 """
 
 from __future__ import annotations
@@ -27,16 +31,20 @@ from bayflow.errors import BayflowError, InvalidInput, VerificationFailed
 
 __all__ = [
     "CheckpointInvalid",
+    "CommitmentRevoked",
     "ConsistencyProofInvalid",
+    "ContentMismatch",
     "CosignatureInvalid",
     "InclusionProofInvalid",
     "LedgerError",
     "MalformedCheckpoint",
+    "MalformedCommitment",
     "MalformedEntry",
     "MalformedKey",
     "MalformedNote",
     "MalformedProof",
     "MalformedTile",
+    "MalformedWitnessRequest",
     "NoteSignatureInvalid",
     "TooFewCosignatures",
     "UntrustedNote",
@@ -134,3 +142,36 @@ class TooFewCosignatures(LedgerError, VerificationFailed):
     slug = "ledger-too-few-cosignatures"
     title = "Too few witness cosignatures"
     exit_code = 16
+
+
+# Participant-side commitments and the witness protocol.
+
+
+class MalformedCommitment(LedgerError, InvalidInput):
+    """A ``.salt`` secret, a partial disclosure or a status file is not in its strict format."""
+
+    slug = "ledger-malformed-commitment"
+    title = "Malformed commitment file"
+
+
+class MalformedWitnessRequest(LedgerError, InvalidInput):
+    """An ``add-checkpoint`` body is not laid out as c2sp.org/tlog-witness requires."""
+
+    slug = "ledger-malformed-witness-request"
+    title = "Malformed witness request"
+
+
+class ContentMismatch(LedgerError, VerificationFailed):
+    """The content, salt or disclosed values do not recompute to the anchored commitment."""
+
+    slug = "ledger-content-mismatch"
+    title = "Content does not match the commitment"
+    exit_code = 17
+
+
+class CommitmentRevoked(LedgerError, VerificationFailed):
+    """The commitment is in the log, and so is its issuer's revocation of it."""
+
+    slug = "ledger-commitment-revoked"
+    title = "Commitment revoked"
+    exit_code = 18
