@@ -52,3 +52,26 @@ checkpoints = st.builds(
     extensions=st.lists(note_lines, max_size=3).map(tuple),
 )
 """Any well-formed checkpoint body."""
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+"""I-JSON scalars: RFC 8785 canonicalises exactly these (integers within ±2**53)."""
+
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+"""Any I-JSON value, nested a little."""
+
+
+def json_records(min_size: int = 0, max_size: int = 20) -> st.SearchStrategy[dict[str, object]]:
+    """A JSON object with up to ``max_size`` top-level fields, as a record to commit to."""
+    return st.dictionaries(st.text(max_size=12), json_values, min_size=min_size, max_size=max_size)
