@@ -19,6 +19,11 @@ produce and check it, but PDF readers lag: Adobe Acrobat and most viewers in use
 validate ECDSA P-256 signatures (ISO 32000-2 and ETSI TS 119 312 list it) and many do not yet
 accept EdDSA, so a P-256 PAdES signature is one a company secretary can open and see as valid.
 
+A signing certificate can also name the Bayflow records behind it: a subject alternative name
+(RFC 5280 §4.2.1.6) holds ``urn:bayflow:org:<id>`` and ``urn:bayflow:person:<id>`` URIs, so a
+verifier can ask the hub whether the people who signed satisfy one of the organisation's
+mandates. The subject's distinguished name stays what ETSI prescribes; the URIs only add.
+
 Signing certificates live 90 days by default. The hub publishes no CRL or OCSP responder yet, so
 short lives bound how long a certificate for a person who has left a role stays usable.
 Serial numbers are 159 random bits (RFC 5280 §4.1.2.2 caps them at 20 octets; CA/Browser Forum
@@ -38,13 +43,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bayflow.crypto.jose import PublicJWK, b64url_decode
 from bayflow.errors import ConfigurationError, InvalidInput
 
 __all__ = [
@@ -52,9 +59,12 @@ __all__ = [
     "CA_KEY_FILE",
     "DEFAULT_SIGNING_VALIDITY",
     "DEFAULT_TIMESTAMPING_VALIDITY",
+    "ORGANISATION_URN_PREFIX",
+    "PERSON_URN_PREFIX",
     "CertifiedKey",
     "Jurisdiction",
     "OrganisationalCA",
+    "P256PublicKey",
     "P256SigningKey",
     "SignerSubject",
     "export_ca_certificate",
@@ -82,6 +92,12 @@ _ORGANISATION_IDENTIFIER = re.compile(r"(?P<scheme>NTR|VAT|PSD|LEI)(?P<country>[
 _JURISDICTIONS: Final = frozenset({"HK", "CN", "MO"})
 # X.520 ub-common-name, ub-organization-name, ub-title: longer values are not valid DER names.
 _MAX_NAME: Final = 64
+
+# URN prefixes of the subject alternative names that carry Bayflow record ids; the same form as
+# the ``alsoKnownAs`` of an organisation's did:web document.
+ORGANISATION_URN_PREFIX: Final = "urn:bayflow:org:"
+PERSON_URN_PREFIX: Final = "urn:bayflow:person:"
+_RECORD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 class P256SigningKey:
@@ -153,6 +169,63 @@ class P256SigningKey:
         return f"P256SigningKey(spki_sha256={_sha256_hex(self.public_key_der)[:16]}…)"
 
 
+class P256PublicKey:
+    """A P-256 public key someone asks the CA to certify; the private half stays with them."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: ec.EllipticCurvePublicKey) -> None:
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise InvalidInput(f"expected a P-256 public key, got {key.curve.name}")
+        self._key = key
+
+    @classmethod
+    def from_pem(cls, data: bytes) -> P256PublicKey:
+        """Load a PEM ``SubjectPublicKeyInfo`` (RFC 5480), ``-----BEGIN PUBLIC KEY-----``."""
+        try:
+            key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise InvalidInput("not a PEM public key (SubjectPublicKeyInfo)") from exc
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise InvalidInput("the public key is not an elliptic-curve key")
+        return cls(key)
+
+    @classmethod
+    def from_jwk(cls, jwk: Any) -> P256PublicKey:
+        """Load a public JWK with ``kty`` EC and ``crv`` P-256 (RFC 7518 §6.2.1)."""
+        public = PublicJWK.from_dict(jwk)
+        if public.curve != "P-256":
+            raise InvalidInput(f"expected a P-256 JWK, got curve {public.curve}")
+        members = public.to_dict(include_kid=False)
+        x = int.from_bytes(b64url_decode(members["x"]), "big")
+        y = int.from_bytes(b64url_decode(members["y"]), "big")
+        try:
+            key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+        except ValueError as exc:
+            raise InvalidInput("the JWK's point is not on P-256") from exc
+        return cls(key)
+
+    @property
+    def key(self) -> ec.EllipticCurvePublicKey:
+        return self._key
+
+    @property
+    def der(self) -> bytes:
+        """The DER ``SubjectPublicKeyInfo``."""
+        return self._key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    @property
+    def pem(self) -> bytes:
+        return self._key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def __repr__(self) -> str:
+        return f"P256PublicKey(spki_sha256={_sha256_hex(self.der)[:16]}…)"
+
+
 @dataclass(frozen=True, slots=True)
 class SignerSubject:
     """Who a signing certificate names: a person acting for an organisation in a role.
@@ -162,6 +235,8 @@ class SignerSubject:
     ``LEIXG-`` + LEI). Only its syntax is checked here: the identity service has already
     validated the registry number's check characters when it admitted the organisation.
     ``role`` goes into the X.520 ``title`` attribute ("Director", "Authorised Signatory").
+    ``organisation_id`` and ``person_id`` are Bayflow record ids for the subject alternative
+    name; ``None`` leaves them out (a certificate for someone outside a Bayflow hub).
     """
 
     person_name: str
@@ -169,6 +244,8 @@ class SignerSubject:
     organisation_identifier: str
     country: Jurisdiction
     role: str
+    organisation_id: str | None = None
+    person_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.country not in _JURISDICTIONS:
@@ -194,6 +271,12 @@ class SignerSubject:
                 f"organisation identifier {self.organisation_identifier!r} names country "
                 f"{match['country']}, expected {expected}"
             )
+        for label, record_id in (
+            ("organisation id", self.organisation_id),
+            ("person id", self.person_id),
+        ):
+            if record_id is not None and not _RECORD_ID.fullmatch(record_id):
+                raise InvalidInput(f"the signer's {label} {record_id!r} is not a record id")
 
     def to_name(self) -> x509.Name:
         # Most significant first, as X.501 orders a distinguished name.
@@ -206,6 +289,20 @@ class SignerSubject:
                 x509.NameAttribute(NameOID.COMMON_NAME, self.person_name),
             ]
         )
+
+    def alternative_name(self) -> x509.SubjectAlternativeName | None:
+        """The ``urn:bayflow:…`` URIs naming the records, or ``None`` when there are none."""
+        uris = [
+            f"{prefix}{record_id}"
+            for prefix, record_id in (
+                (ORGANISATION_URN_PREFIX, self.organisation_id),
+                (PERSON_URN_PREFIX, self.person_id),
+            )
+            if record_id is not None
+        ]
+        if not uris:
+            return None
+        return x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris])
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,9 +481,29 @@ class OrganisationalCA:
         validity: timedelta = DEFAULT_SIGNING_VALIDITY,
     ) -> CertifiedKey:
         """Certify ``key`` (a new one if ``None``) for PAdES signing by ``subject``."""
-        return self._issue(
+        key = key or P256SigningKey.generate()
+        certificate = self.certify_signing_key(
+            subject, P256PublicKey(key.public_key), now=now, validity=validity
+        )
+        return CertifiedKey(key, certificate, (self._certificate,))
+
+    def certify_signing_key(
+        self,
+        subject: SignerSubject,
+        public_key: P256PublicKey,
+        *,
+        now: datetime,
+        validity: timedelta = DEFAULT_SIGNING_VALIDITY,
+    ) -> x509.Certificate:
+        """A PAdES signing certificate for a key whose private half the CA never sees.
+
+        This is how the hub certifies a participant's own key: the participant keeps the
+        private key and receives only the certificate.
+        """
+        alternative_name = subject.alternative_name()
+        return self._certify(
             subject.to_name(),
-            key or P256SigningKey.generate(),
+            public_key.key,
             now=now,
             validity=validity,
             key_usage=_key_usage(digital_signature=True, content_commitment=True),
@@ -396,6 +513,8 @@ class OrganisationalCA:
             # Non-critical: RFC 9336 §3 leaves it to the CA, and a critical EKU would make
             # readers that do not know id-kp-documentSigning reject the certificate.
             eku_critical=False,
+            # RFC 5280 §4.2.1.6: non-critical, because the subject name is not empty.
+            extra=() if alternative_name is None else (alternative_name,),
         )
 
     def issue_timestamping_certificate(
@@ -435,13 +554,35 @@ class OrganisationalCA:
         extended_key_usage: x509.ExtendedKeyUsage,
         eku_critical: bool,
     ) -> CertifiedKey:
+        certificate = self._certify(
+            subject,
+            key.public_key,
+            now=now,
+            validity=validity,
+            key_usage=key_usage,
+            extended_key_usage=extended_key_usage,
+            eku_critical=eku_critical,
+        )
+        return CertifiedKey(key, certificate, (self._certificate,))
+
+    def _certify(
+        self,
+        subject: x509.Name,
+        public_key: ec.EllipticCurvePublicKey,
+        *,
+        now: datetime,
+        validity: timedelta,
+        key_usage: x509.KeyUsage,
+        extended_key_usage: x509.ExtendedKeyUsage,
+        eku_critical: bool,
+        extra: tuple[x509.ExtensionType, ...] = (),
+    ) -> x509.Certificate:
         _require_aware(now)
         if validity <= timedelta(0):
             raise InvalidInput("a certificate's validity must be positive")
         ca_not_after = self._certificate.not_valid_after_utc
         if now >= ca_not_after:
             raise ConfigurationError("the organisational CA certificate has expired")
-        public_key = key.public_key
         ca_public_key = self._key.public_key
         builder = (
             x509.CertificateBuilder()
@@ -460,8 +601,9 @@ class OrganisationalCA:
                 critical=False,
             )
         )
-        certificate = self._key.sign_certificate(builder)
-        return CertifiedKey(key, certificate, (self._certificate,))
+        for extension in extra:
+            builder = builder.add_extension(extension, critical=False)
+        return self._key.sign_certificate(builder)
 
     def __repr__(self) -> str:
         return f"OrganisationalCA(subject={self._certificate.subject.rfc4514_string()!r})"

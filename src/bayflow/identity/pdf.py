@@ -20,6 +20,13 @@ who, for which organisation, in which role, when, whether the bytes are intact, 
 chain is trusted, how much of the file the signature covers and, when it fails, each reason.
 :func:`inspect_pdf` only reports; :func:`verify_pdf` raises the most serious failure.
 
+The signer's certificate is checked at the validation time, except when it has expired since
+and a trusted signature time-stamp proves the signature existed earlier: then it is checked at
+the time-stamp's time, as EN 319 102-1 §5.6.2.1 does with a proof of existence. The hub's
+signing certificates are short-lived, so without this every B-T signature would turn untrusted
+soon after it was made. A B-B signature has no such proof and stays untrusted once its
+certificate expires.
+
 The synchronous functions run their own event loop; inside a running loop (an async web
 handler) use the ``async_`` twins.
 """
@@ -28,13 +35,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import Any, Final, Literal
 
-from asn1crypto import algos, pem
+from asn1crypto import algos, cms, pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -51,7 +59,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from bayflow.clock import utcnow
-from bayflow.crypto.pki import CertifiedKey
+from bayflow.crypto.pki import ORGANISATION_URN_PREFIX, PERSON_URN_PREFIX, CertifiedKey
 from bayflow.crypto.tsa import LocalTimeStamper
 from bayflow.errors import InvalidInput
 from bayflow.identity.errors import (
@@ -130,7 +138,12 @@ class PDFSignatureReport:
     when ``timestamp_valid``. ``timestamp_valid`` is ``None`` when there is no time-stamp.
     ``covers_whole_document`` is false for every signature but the last when several people
     signed: ``modification_level`` then says what the later revisions did (``form-filling``
-    covers adding further signatures).
+    covers adding further signatures). ``organisation_id`` and ``person_id`` are the Bayflow
+    records the certificate's subject alternative name points to, ``None`` without them.
+    ``cms_sha256`` is the hex SHA-256 of the DER CMS ``ContentInfo`` (without the padding of
+    ``/Contents``): the fingerprint under which the signature is anchored in the ledger.
+    ``chain_validated_at`` is the time the certificate chain was checked at: the validation
+    time, or the time-stamp's when the certificate has expired since (see the module notes).
     """
 
     field_name: str
@@ -152,6 +165,10 @@ class PDFSignatureReport:
     covers_whole_document: bool
     modification_level: str | None
     problems: tuple[PDFSignatureProblem, ...]
+    organisation_id: str | None = None
+    person_id: str | None = None
+    cms_sha256: str | None = None
+    chain_validated_at: datetime | None = None
 
     @property
     def valid(self) -> bool:
@@ -316,14 +333,49 @@ async def async_inspect_pdf(
         for embedded in reader.embedded_regular_signatures:
             try:
                 status = await async_validate_pdf_signature(embedded, context)
+                checked_at = now
+                proven = _proof_of_existence(status)
+                if proven is not None:
+                    status = await _validate_at(embedded, trust_roots, proven)
+                    checked_at = proven
             except (SignatureValidationError, ValueError) as exc:
                 reports.append(_malformed_report(embedded, exc))
             else:
-                reports.append(_report(embedded, status))
+                reports.append(_report(embedded, status, checked_at or utcnow()))
     finally:
         # Releases any HTTP session pyHanko opened; it leaves aclose unannotated.
         await context.aclose()  # type: ignore[no-untyped-call]
     return reports
+
+
+def _proof_of_existence(status: PdfSignatureStatus) -> datetime | None:
+    """The time-stamp's time, if it proves the signature predates its certificate's expiry."""
+    timestamp = status.timestamp_validity
+    if status.trusted or not (status.intact and status.valid) or timestamp is None:
+        return None
+    if not (timestamp.intact and timestamp.valid and timestamp.trusted):
+        return None
+    indication = getattr(status.trust_problem_indic, "name", None)
+    if indication != "OUT_OF_BOUNDS_NO_POE":
+        # Revoked, unknown root, wrong key usage: a time-stamp cures none of these.
+        return None
+    proven: datetime = timestamp.timestamp
+    return proven
+
+
+async def _validate_at(
+    embedded: Any, trust_roots: Sequence[bytes], moment: datetime
+) -> PdfSignatureStatus:
+    context = ValidationContext(
+        trust_roots=[_load_certificate(root) for root in trust_roots],
+        moment=moment,
+        allow_fetching=False,
+    )
+    try:
+        status: PdfSignatureStatus = await async_validate_pdf_signature(embedded, context)
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
+    return status
 
 
 def inspect_pdf(
@@ -370,8 +422,9 @@ def raise_for_reports(reports: Sequence[PDFSignatureReport]) -> None:
     )
 
 
-def _report(embedded: Any, status: PdfSignatureStatus) -> PDFSignatureReport:
+def _report(embedded: Any, status: PdfSignatureStatus, checked_at: datetime) -> PDFSignatureReport:
     subject = status.signing_cert.subject.native
+    uris = _alternative_uris(status.signing_cert)
     timestamp = status.timestamp_validity
     timestamp_valid = None
     if timestamp is not None:
@@ -402,7 +455,33 @@ def _report(embedded: Any, status: PdfSignatureStatus) -> PDFSignatureReport:
         covers_whole_document=coverage == SignatureCoverageLevel.ENTIRE_FILE,
         modification_level=_modification_name(modification),
         problems=tuple(_problems(status, timestamp_valid)),
+        organisation_id=_record_id(uris, ORGANISATION_URN_PREFIX),
+        person_id=_record_id(uris, PERSON_URN_PREFIX),
+        cms_sha256=_cms_sha256(embedded),
+        chain_validated_at=checked_at,
     )
+
+
+def _alternative_uris(certificate: asn1_x509.Certificate) -> list[str]:
+    names = certificate.subject_alt_name_value
+    if names is None:
+        return []
+    return [str(n.native) for n in names if n.name == "uniform_resource_identifier"]
+
+
+def _record_id(uris: Sequence[str], prefix: str) -> str | None:
+    return next((u.removeprefix(prefix) for u in uris if u.startswith(prefix)), None)
+
+
+def _cms_sha256(embedded: Any) -> str | None:
+    # /Contents is the DER ContentInfo followed by zero padding up to the reserved size; the
+    # fingerprint covers the DER alone, so it does not depend on how much room was reserved.
+    try:
+        content_info = cms.ContentInfo.load(embedded.pkcs7_content, strict=False)
+        der: bytes = content_info.dump()
+    except (ValueError, TypeError):
+        return None
+    return hashlib.sha256(der).hexdigest()
 
 
 def _problems(
@@ -505,6 +584,7 @@ def _malformed_report(embedded: Any, exc: Exception) -> PDFSignatureReport:
         covers_whole_document=False,
         modification_level=None,
         problems=(_problem(ProblemCode.MALFORMED, f"the signature cannot be processed: {exc}"),),
+        cms_sha256=_cms_sha256(embedded),
     )
 
 

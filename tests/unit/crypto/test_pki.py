@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bayflow.crypto.jose import PrivateJWK
 from bayflow.crypto.pki import (
     ADOBE_AUTHENTIC_DOCUMENTS_TRUST,
     CA_CERTIFICATE_FILE,
@@ -16,6 +17,7 @@ from bayflow.crypto.pki import (
     ID_KP_DOCUMENT_SIGNING,
     CertifiedKey,
     OrganisationalCA,
+    P256PublicKey,
     P256SigningKey,
     SignerSubject,
     export_ca_certificate,
@@ -295,3 +297,63 @@ class TestCertifiedKey:
     def test_a_bad_bundle_is_refused(self) -> None:
         with pytest.raises(InvalidInput, match="PEM certificate bundle"):
             CertifiedKey.from_pem(P256SigningKey.generate().to_pem(), b"nothing")
+
+
+class TestCertifyingAParticipantsKey:
+    """The CA certifies a public key it is sent and names the Bayflow records behind it."""
+
+    def test_certifies_a_pem_public_key_without_its_private_half(self, ca) -> None:
+        key = P256SigningKey.generate()
+        public = P256PublicKey.from_pem(P256PublicKey(key.public_key).pem)
+        certificate = ca.certify_signing_key(CHEN_WEI, public, now=NOW)
+        certificate.verify_directly_issued_by(ca.certificate)
+        assert key.matches(certificate)
+
+    def test_certifies_a_p256_jwk(self, ca) -> None:
+        jwk = PrivateJWK.generate("ES256").public.to_dict()
+        public = P256PublicKey.from_jwk(jwk)
+        certificate = ca.certify_signing_key(CHEN_WEI, public, now=NOW)
+        assert certificate.public_key() == public.key
+
+    def test_refuses_keys_that_are_not_p256(self) -> None:
+        with pytest.raises(InvalidInput, match="P-256"):
+            P256PublicKey.from_jwk(PrivateJWK.generate().public.to_dict())
+        other = ec.generate_private_key(ec.SECP384R1()).public_key()
+        with pytest.raises(InvalidInput, match="P-256"):
+            P256PublicKey(other)
+        with pytest.raises(InvalidInput, match="PEM public key"):
+            P256PublicKey.from_pem(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+
+    def test_the_alternative_name_carries_organisation_and_person_ids(self, ca) -> None:
+        subject = SignerSubject(
+            person_name="Chen Wei",
+            organisation_name="Qianhai Bayline Logistics Co., Ltd.",
+            organisation_identifier="NTRCN-91440300MA5G7K2P0C",
+            country="CN",
+            role="Director",
+            organisation_id="org_bayline",
+            person_id="per_chen",
+        )
+        certificate = ca.issue_signing_certificate(subject, now=NOW).certificate
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        assert not names.critical
+        assert names.value.get_values_for_type(x509.UniformResourceIdentifier) == [
+            "urn:bayflow:org:org_bayline",
+            "urn:bayflow:person:per_chen",
+        ]
+
+    def test_without_record_ids_there_is_no_alternative_name(self, ca) -> None:
+        certificate = ca.issue_signing_certificate(CHEN_WEI, now=NOW).certificate
+        with pytest.raises(x509.ExtensionNotFound):
+            certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+
+    def test_refuses_record_ids_that_could_inject_into_a_urn(self) -> None:
+        with pytest.raises(InvalidInput, match="record id"):
+            SignerSubject(
+                person_name="Chen Wei",
+                organisation_name="Bayline",
+                organisation_identifier="NTRCN-91440300MA5G7K2P0C",
+                country="CN",
+                role="Director",
+                person_id="per_chen:admin",
+            )

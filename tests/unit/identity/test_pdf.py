@@ -1,3 +1,4 @@
+import hashlib
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
@@ -366,3 +367,70 @@ class TestVerifyPdf:
     def test_a_trust_root_that_is_not_a_certificate_is_refused(self, signed_bb):
         with pytest.raises(InvalidInput, match=r"X\.509"):
             verify_pdf(signed_bb, [b"not a certificate"])
+
+
+@pytest.fixture(scope="module")
+def short_lived(ca) -> CertifiedKey:
+    return ca.issue_signing_certificate(CHEN_WEI, now=NOW, validity=timedelta(hours=2))
+
+
+class TestProofOfExistence:
+    """A trusted signature time-stamp keeps a signature valid after its certificate expires."""
+
+    def test_a_b_t_signature_is_checked_at_its_time_stamp(self, short_lived, timestamper, ca):
+        signed = sign_pdf(
+            one_page_pdf(), short_lived, level="B-T", timestamper=timestamper, now=SIGNED_AT
+        )
+        (report,) = verify_pdf(signed, [ca.certificate_pem], now=NOW + timedelta(days=30))
+        assert report.trusted
+        assert report.chain_validated_at == report.timestamp_time
+
+    def test_a_b_b_signature_has_no_proof_and_turns_untrusted(self, short_lived, ca):
+        signed = sign_pdf(one_page_pdf(), short_lived, now=SIGNED_AT)
+        with pytest.raises(PDFSignerUntrusted):
+            verify_pdf(signed, [ca.certificate_pem], now=NOW + timedelta(days=30))
+
+    def test_a_time_stamp_does_not_cure_an_untrusted_root(self, short_lived, timestamper):
+        signed = sign_pdf(
+            one_page_pdf(), short_lived, level="B-T", timestamper=timestamper, now=SIGNED_AT
+        )
+        stranger = OrganisationalCA.generate(now=NOW, common_name="Another Hub CA")
+        (report,) = inspect_pdf(signed, [stranger.certificate_pem], now=CHECKED_AT)
+        assert not report.trusted
+
+
+class TestRecordIdentifiers:
+    """Reports name the Bayflow records behind a signature and fingerprint its CMS."""
+
+    def test_organisation_and_person_ids_come_from_the_certificate(self, ca, exported_ca):
+        subject = SignerSubject(
+            person_name="Chen Wei",
+            organisation_name="Qianhai Bayline Logistics Co., Ltd.",
+            organisation_identifier="NTRCN-91440300MA5G7K2P0C",
+            country="CN",
+            role="Director",
+            organisation_id="org_bayline",
+            person_id="per_chen",
+        )
+        signer = ca.issue_signing_certificate(subject, now=NOW)
+        signed = sign_pdf(one_page_pdf(), signer, now=SIGNED_AT)
+        (report,) = verify_pdf(signed, [exported_ca], now=CHECKED_AT)
+        assert report.organisation_id == "org_bayline"
+        assert report.person_id == "per_chen"
+
+    def test_certificates_without_record_ids_report_none(self, signed_bb, exported_ca):
+        (report,) = inspect_pdf(signed_bb, [exported_ca], now=CHECKED_AT)
+        assert report.organisation_id is None
+        assert report.person_id is None
+
+    def test_the_fingerprint_is_the_sha256_of_the_der_cms(self, signed_bb, exported_ca):
+        (report,) = inspect_pdf(signed_bb, [exported_ca], now=CHECKED_AT)
+        (embedded,) = PdfFileReader(BytesIO(signed_bb)).embedded_regular_signatures
+        padded = embedded.pkcs7_content
+        der = padded.rstrip(b"\x00")
+        assert len(der) < len(padded)
+        assert report.cms_sha256 == hashlib.sha256(der).hexdigest()
+
+    def test_each_signer_has_its_own_fingerprint(self, countersigned, exported_ca):
+        reports = inspect_pdf(countersigned, [exported_ca], now=CHECKED_AT)
+        assert len({r.cms_sha256 for r in reports}) == 2
