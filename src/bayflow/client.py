@@ -23,6 +23,10 @@ from typing import Any, Self
 import httpx
 
 from bayflow.clock import Clock, SystemClock
+from bayflow.consent.lifecycle import ConsentAction, ConsentEvent, ConsentState, next_state
+from bayflow.consent.models import ConsentTerms
+from bayflow.consent.signing import sign_event
+from bayflow.crypto.jose import PrivateJWK
 from bayflow.crypto.jwt import encode
 from bayflow.errors import BayflowError, StoreUnavailable
 from bayflow.identity.auth import ASSERTION_TYPE
@@ -193,3 +197,54 @@ class BayflowClient:
         people = self.get(f"/orgs/{self.key_file.organisation}/people")
         me = next((p for p in people if p["id"] == self.key_file.person), None)
         return {"organisation": org, "person": me}
+
+    # Consent ------------------------------------------------------------------------------
+
+    def _person_jwk(self) -> PrivateJWK:
+        if self.key_file is None:
+            raise BayflowError("this client has no key file to sign with")
+        return PrivateJWK.from_signing_key(self.key_file.person_key.signing_key)
+
+    def request_consent(self, terms: ConsentTerms) -> dict[str, Any]:
+        """Sign the request event over ``terms`` with this person's key and submit it."""
+        if self.key_file is None:
+            raise BayflowError("this client has no key file to sign with")
+        event = ConsentEvent(
+            consent_id=terms.id,
+            version=terms.version,
+            seq=0,
+            terms_digest=terms.digest(),
+            action=ConsentAction.REQUEST,
+            from_state=None,
+            to_state=ConsentState.REQUESTED,
+            actor=self.key_file.person,
+            at=self._clock.now(),
+        )
+        body = {"terms": terms.to_json(), "event": sign_event(event, self._person_jwk())}
+        result: dict[str, Any] = self.post("/consent/v1/consents", body)
+        return result
+
+    def act_on_consent(
+        self, consent_id: str, action: ConsentAction, *, version: int | None = None
+    ) -> dict[str, Any]:
+        """Fetch the consent, sign ``action`` as the next event and submit it."""
+        if self.key_file is None:
+            raise BayflowError("this client has no key file to sign with")
+        params = {"version": version} if version is not None else None
+        current = self.get(f"/consent/v1/consents/{consent_id}", params=params)
+        terms = ConsentTerms.from_json(current["terms"])
+        recorded = ConsentState(current["events"][-1]["to"])
+        event = ConsentEvent(
+            consent_id=terms.id,
+            version=terms.version,
+            seq=len(current["events"]),
+            terms_digest=terms.digest(),
+            action=action,
+            from_state=recorded,
+            to_state=next_state(recorded, action),
+            actor=self.key_file.person,
+            at=self._clock.now(),
+        )
+        body = {"event": sign_event(event, self._person_jwk()), "version": terms.version}
+        result: dict[str, Any] = self.post(f"/consent/v1/consents/{consent_id}/events", body)
+        return result

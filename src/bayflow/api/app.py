@@ -6,7 +6,7 @@ so each worker process builds its own app, engine and metrics.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,12 +16,13 @@ from prometheus_client import CollectorRegistry
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
-from bayflow.api.routes import health, oauth, orgs
+from bayflow.api.routes import consent, exchange, health, oauth, orgs
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
+from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
 from bayflow.hub import HubKeys, load_hub_keys
 from bayflow.logs import configure_logging, get_logger
-from bayflow.store import Database
+from bayflow.store import Database, Session
 
 __all__ = ["create_app"]
 
@@ -47,12 +48,18 @@ class _LazyHubKeys:
         return self._keys
 
 
+def _unanchored(_session: Session) -> EventAnchor:
+    # NOTE(ledger): replaced by the ledger service's anchoring once it is wired in.
+    return UnsafeNoAnchor()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
     clock: Clock | None = None,
     hub_keys: HubKeys | None = None,
+    event_anchor: Callable[[Session], EventAnchor] | None = None,
     configure_logs: bool = True,
 ) -> FastAPI:
     """Build the hub's HTTP application.
@@ -90,9 +97,12 @@ def create_app(
     app.state.clock = clock
     app.state.lazy_hub_keys = lazy_keys
     app.state.issuer = settings.effective_public_url
+    app.state.event_anchor = event_anchor or _unanchored
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(orgs.router)
+    app.include_router(exchange.router)
+    app.include_router(consent.router)
     return app

@@ -264,6 +264,9 @@ class IdentityService:
             raise UnknownKey(f"no key {kid}")
         return key
 
+    def key_or_none(self, kid: str) -> PublicKey | None:
+        return self._repo.get_key(kid)
+
     def keys_of(self, owner_id: str) -> list[PublicKey]:
         return self._repo.keys_of_owner(owner_id)
 

@@ -30,6 +30,10 @@ from sqlalchemy.engine import Dialect
 
 __all__ = [
     "UTCDateTime",
+    "consent_events",
+    "consent_products",
+    "consents",
+    "data_products",
     "hub_metadata",
     "identity_keys",
     "mandates",
@@ -158,4 +162,66 @@ oauth_assertions = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("client_id", "jti"),
     Index("ix_oauth_assertions_expires_at", "expires_at"),
+)
+
+# --- Consent and the interchange -----------------------------------------------------------
+
+data_products = Table(
+    "data_products",
+    metadata,
+    Column("provider", ForeignKey("organisations.id"), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("title_en", String(200), nullable=False),
+    Column("title_zh", String(200), nullable=False),
+    Column("json_schema", Text, nullable=False),
+    Column("personal_information", Boolean, nullable=False),
+    Column("sensitive_categories", String(500), nullable=False),
+    Column("held_in", String(2), nullable=False),
+    Column("held_in_city", String(32), nullable=False),
+    Column("endpoint", String(500), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider", "id"),
+)
+
+# One row per consent version. The canonical terms are kept verbatim: they are what every
+# event signature covers, so they are never re-serialised from columns.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("digest", LargeBinary(), nullable=False),
+    Column("data_owner", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("consumer", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("id", "version"),
+)
+
+consent_products = Table(
+    "consent_products",
+    metadata,
+    Column("consent_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("provider", String(40), nullable=False, index=True),
+    Column("product", String(64), nullable=False),
+    PrimaryKeyConstraint("consent_id", "version", "provider", "product"),
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("consent_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(40), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("jws", Text, nullable=False),
+    Column("digest", LargeBinary(), nullable=False),
+    # (consent, version, seq) is unique: two clients signing "event 3" cannot both land.
+    PrimaryKeyConstraint("consent_id", "version", "seq"),
 )

@@ -432,7 +432,7 @@ class TestVerifyPresentation:
         ],
         ids=["audience", "nonce", "too-old", "from-the-future"],
     )
-    def test_refuses_a_key_binding_for_another_verifier_or_time(  # noqa: PLR0917 - fixtures
+    def test_refuses_a_key_binding_for_another_verifier_or_time(
         self, credential, holder_key, trusted, presented_at, kwargs, error
     ):
         presentation = _present(credential, holder_key, ["city"], now=presented_at)
@@ -458,7 +458,7 @@ class TestVerifyPresentation:
         ("status", "error"),
         [(StatusValue.INVALID, CredentialRevoked), (StatusValue.SUSPENDED, CredentialSuspended)],
     )
-    def test_refuses_revoked_and_suspended_credentials(  # noqa: PLR0917 - fixtures
+    def test_refuses_revoked_and_suspended_credentials(
         self, credential, hub_key, holder_key, trusted, status, error
     ):
         statuses = StatusList(16, bits=2)
