@@ -34,6 +34,7 @@ __all__ = [
     "consent_products",
     "consents",
     "data_products",
+    "data_requests",
     "hub_metadata",
     "identity_keys",
     "mandates",
@@ -224,4 +225,27 @@ consent_events = Table(
     Column("digest", LargeBinary(), nullable=False),
     # (consent, version, seq) is unique: two clients signing "event 3" cannot both land.
     PrimaryKeyConstraint("consent_id", "version", "seq"),
+)
+
+# Every request routed under a consent: the access journal its data owner reads. Payloads are
+# never stored; only the digest of the ciphertext relayed and the provider's signed receipt.
+data_requests = Table(
+    "data_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("consent_id", String(40), nullable=False),
+    Column("consent_version", Integer, nullable=False),
+    Column("consumer", String(40), nullable=False),
+    Column("consumer_person", String(40), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("data_from", UTCDateTime()),
+    Column("data_to", UTCDateTime()),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime()),
+    Column("ciphertext_digest", LargeBinary()),
+    Column("receipt", Text),
+    Column("failure", String(500)),
+    Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at"),
 )

@@ -88,8 +88,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("provider", "id", name=op.f("pk_data_products")),
     )
 
+    op.create_table(
+        "data_requests",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("consent_id", sa.String(length=40), nullable=False),
+        sa.Column("consent_version", sa.Integer(), nullable=False),
+        sa.Column("consumer", sa.String(length=40), nullable=False),
+        sa.Column("consumer_person", sa.String(length=40), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("product", sa.String(length=64), nullable=False),
+        sa.Column("data_from", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("data_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ciphertext_digest", sa.LargeBinary(), nullable=True),
+        sa.Column("receipt", sa.Text(), nullable=True),
+        sa.Column("failure", sa.String(length=500), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_requests")),
+    )
+    op.create_index(
+        "ix_data_requests_window",
+        "data_requests",
+        ["consent_id", "provider", "product", "created_at"],
+        unique=False,
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_data_requests_window", table_name="data_requests")
+    op.drop_table("data_requests")
     op.drop_table("data_products")
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consents_expires_at"))

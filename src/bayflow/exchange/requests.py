@@ -1,0 +1,202 @@
+"""Data requests: the hub's checks before it routes a consumer's request to a provider.
+
+The hub never sees a payload. What it decides and records is whether a request may go, which
+consent it went under, and — once the provider answers — the digest of the ciphertext it
+relayed, the provider's signature over it, and the receipt anchored in the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from bayflow.clock import Clock
+from bayflow.consent.models import ProductScope
+from bayflow.consent.service import ConsentService
+from bayflow.errors import InvalidInput, NotFound
+from bayflow.exchange.gate import Transfer, TransferGate
+from bayflow.exchange.models import DataProduct
+from bayflow.identity.service import IdentityService
+from bayflow.ids import new_id
+
+__all__ = [
+    "DataRequest",
+    "ExchangeService",
+    "ProductLookup",
+    "RequestRepository",
+    "RequestStatus",
+]
+
+
+class RequestStatus(StrEnum):
+    ROUTED = "routed"  # checks passed, sent to the provider
+    DELIVERED = "delivered"  # the provider's ciphertext was relayed
+    FAILED = "failed"  # the provider did not answer, or answered badly
+
+
+@dataclass(frozen=True, slots=True)
+class DataRequest:
+    id: str
+    consent_id: str
+    consent_version: int
+    consumer: str
+    consumer_person: str
+    provider: str
+    product: str
+    data_from: datetime | None
+    data_to: datetime | None
+    status: RequestStatus
+    created_at: datetime
+    completed_at: datetime | None = None
+    ciphertext_digest: bytes | None = None
+    receipt: str | None = None
+    failure: str | None = None
+
+
+class RequestRepository(Protocol):
+    def add(self, request: DataRequest) -> None: ...
+    def update(self, request: DataRequest) -> None: ...
+    def get(self, request_id: str) -> DataRequest | None: ...
+    def count_since(self, consent_id: str, provider: str, product: str, since: datetime) -> int:
+        """Requests under this consent for this product since ``since``, failed ones excluded."""
+        ...
+
+    def list_for_consent(self, consent_id: str) -> list[DataRequest]: ...
+
+
+class ProductLookup(Protocol):
+    def get(self, provider: str, product_id: str) -> DataProduct | None: ...
+
+
+class ExchangeService:
+    def __init__(
+        self,
+        requests: RequestRepository,
+        products: ProductLookup,
+        consents: ConsentService,
+        *,
+        identity: IdentityService,
+        gate: TransferGate,
+        clock: Clock,
+    ) -> None:
+        self._requests = requests
+        self._products = products
+        self._consents = consents
+        self._identity = identity
+        self._gate = gate
+        self._clock = clock
+
+    def authorise(
+        self,
+        *,
+        caller_person: str,
+        caller_org: str,
+        consent_id: str,
+        product: ProductScope,
+        data_from: datetime | None = None,
+        data_to: datetime | None = None,
+    ) -> tuple[DataRequest, DataProduct]:
+        """Decide whether a consumer's request may be routed; record it if so.
+
+        Each step raises the error that names what failed:
+
+        1. the caller is a person of the consumer organisation;
+        2. the consent exists, is this consumer's, and is active now;
+        3. the product is one the consent names;
+        4. the requested dates lie inside the consent's data range;
+        5. the consent's fetch limit for the current window is not used up;
+        6. the transfer gate allows the data to cross from provider to consumer;
+        7. the request is recorded, so it counts against the limit (unless the provider fails).
+        """
+        now = self._clock.now()
+        # (1) The consumer's identity: a person of the organisation the token names.
+        self._identity.person(caller_person, organisation_id=caller_org)
+        # (2) The consent exists for this consumer and is active now.
+        record = self._consents.get(consent_id, viewer_org=caller_org)
+        if record.terms.consumer != caller_org:
+            raise NotFound(f"no consent {consent_id}")
+        found = self._products.get(product.provider, product.product)
+        if found is None:
+            raise NotFound(f"no data product {product.provider}/{product.product}")
+        if data_from is not None and data_to is not None and data_from > data_to:
+            raise InvalidInput("the requested date range ends before it starts")
+        # (3)-(5) Product in scope, dates inside the consent's, frequency limit not reached.
+        terms = record.terms
+        window_start = terms.created_at
+        if terms.frequency is not None:
+            window_start = now - terms.frequency.unit.window
+        used = self._requests.count_since(
+            consent_id, product.provider, product.product, window_start
+        )
+        self._consents.require_usable(
+            record,
+            consumer=caller_org,
+            product=product,
+            data_from=data_from,
+            data_to=data_to,
+            fetches_in_window=used,
+            now=now,
+        )
+        # (6) The cross-boundary transfer is allowed.
+        provider = self._identity.organisation(product.provider)
+        consumer = self._identity.organisation(caller_org)
+        self._gate.check(
+            Transfer(
+                exporter=provider.id,
+                exporter_jurisdiction=provider.jurisdiction,
+                exporter_city=provider.city,
+                recipient=consumer.id,
+                recipient_jurisdiction=consumer.jurisdiction,
+                recipient_city=consumer.city,
+                data_owner=terms.data_owner,
+                product=found.id,
+                personal_information=found.personal_information,
+                sensitive_categories=found.sensitive_categories,
+                purpose_code=terms.purpose_code,
+            ),
+            now=now,
+        )
+        # (7) Record it: it counts against the limit from now on, unless the provider fails.
+        request = DataRequest(
+            id=new_id("req"),
+            consent_id=consent_id,
+            consent_version=terms.version,
+            consumer=caller_org,
+            consumer_person=caller_person,
+            provider=product.provider,
+            product=product.product,
+            data_from=data_from,
+            data_to=data_to,
+            status=RequestStatus.ROUTED,
+            created_at=now,
+        )
+        self._requests.add(request)
+        return request, found
+
+    def delivered(
+        self, request: DataRequest, *, ciphertext_digest: bytes, receipt: str
+    ) -> DataRequest:
+        done = replace(
+            request,
+            status=RequestStatus.DELIVERED,
+            completed_at=self._clock.now(),
+            ciphertext_digest=ciphertext_digest,
+            receipt=receipt,
+        )
+        self._requests.update(done)
+        return done
+
+    def failed(self, request: DataRequest, reason: str) -> DataRequest:
+        done = replace(
+            request, status=RequestStatus.FAILED, completed_at=self._clock.now(), failure=reason
+        )
+        self._requests.update(done)
+        return done
+
+    def accesses(self, consent_id: str, *, viewer_org: str) -> Sequence[DataRequest]:
+        """Every request made under a consent, for its owner, consumer and providers to see."""
+        self._consents.get(consent_id, viewer_org=viewer_org)
+        return self._requests.list_for_consent(consent_id)

@@ -1,0 +1,93 @@
+"""The access journal: data requests routed under consents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from bayflow.exchange.requests import DataRequest, RequestStatus
+from bayflow.store.tables import data_requests
+
+__all__ = ["SqlRequestRepository"]
+
+
+def _request(row: Row[Any]) -> DataRequest:
+    return DataRequest(
+        id=row.id,
+        consent_id=row.consent_id,
+        consent_version=row.consent_version,
+        consumer=row.consumer,
+        consumer_person=row.consumer_person,
+        provider=row.provider,
+        product=row.product,
+        data_from=row.data_from,
+        data_to=row.data_to,
+        status=RequestStatus(row.status),
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        ciphertext_digest=bytes(row.ciphertext_digest) if row.ciphertext_digest else None,
+        receipt=row.receipt,
+        failure=row.failure,
+    )
+
+
+def _values(request: DataRequest) -> dict[str, Any]:
+    return {
+        "consent_id": request.consent_id,
+        "consent_version": request.consent_version,
+        "consumer": request.consumer,
+        "consumer_person": request.consumer_person,
+        "provider": request.provider,
+        "product": request.product,
+        "data_from": request.data_from,
+        "data_to": request.data_to,
+        "status": request.status.value,
+        "created_at": request.created_at,
+        "completed_at": request.completed_at,
+        "ciphertext_digest": request.ciphertext_digest,
+        "receipt": request.receipt,
+        "failure": request.failure,
+    }
+
+
+class SqlRequestRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, request: DataRequest) -> None:
+        self._session.execute(insert(data_requests).values(id=request.id, **_values(request)))
+
+    def update(self, request: DataRequest) -> None:
+        self._session.execute(
+            update(data_requests).where(data_requests.c.id == request.id).values(**_values(request))
+        )
+
+    def get(self, request_id: str) -> DataRequest | None:
+        row = self._session.execute(
+            select(data_requests).where(data_requests.c.id == request_id)
+        ).one_or_none()
+        return _request(row) if row else None
+
+    def count_since(self, consent_id: str, provider: str, product: str, since: datetime) -> int:
+        count = self._session.execute(
+            select(func.count()).where(
+                data_requests.c.consent_id == consent_id,
+                data_requests.c.provider == provider,
+                data_requests.c.product == product,
+                data_requests.c.created_at >= since,
+                data_requests.c.status != RequestStatus.FAILED.value,
+            )
+        ).scalar_one()
+        return int(count)
+
+    def list_for_consent(self, consent_id: str) -> list[DataRequest]:
+        rows = self._session.execute(
+            select(data_requests)
+            .where(data_requests.c.consent_id == consent_id)
+            .order_by(data_requests.c.created_at, data_requests.c.id)
+        ).all()
+        return [_request(r) for r in rows]
