@@ -17,6 +17,8 @@ __all__ = [
     "ConsentRecord",
     "ConsentRepository",
     "EventAnchor",
+    "NoNotifier",
+    "Notifier",
     "ProductCatalogue",
     "SignedEvent",
     "UnsafeNoAnchor",
@@ -54,6 +56,22 @@ class ProductCatalogue(Protocol):
     def missing(self, products: Sequence[ProductScope]) -> list[ProductScope]:
         """The products that no provider publishes."""
         ...
+
+
+class Notifier(Protocol):
+    """Queues a notification to an organisation, inside the caller's transaction.
+
+    The outbox behind it delivers later, with retries, so a receiver that is down loses nothing.
+    """
+
+    def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None: ...
+
+
+class NoNotifier:
+    """Sends nothing: for deployments and tests without webhooks."""
+
+    def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None:
+        del organisation_id, event_type, payload
 
 
 class EventAnchor(Protocol):

@@ -30,6 +30,8 @@ from bayflow.consent.interfaces import (
     ConsentRecord,
     ConsentRepository,
     EventAnchor,
+    NoNotifier,
+    Notifier,
     ProductCatalogue,
     SignedEvent,
 )
@@ -66,6 +68,7 @@ class ConsentService:
         clock: Clock,
         *,
         hub_key: PrivateJWK,
+        notifier: Notifier | None = None,
     ) -> None:
         self._repo = repository
         self._identity = identity
@@ -73,6 +76,7 @@ class ConsentService:
         self._anchor = anchor
         self._clock = clock
         self._hub_key = hub_key
+        self._notifier = notifier or NoNotifier()
 
     # Keys ---------------------------------------------------------------------------------
 
@@ -90,12 +94,35 @@ class ConsentService:
             self._repo.add_version(terms, signed)
         else:
             self._repo.append_event(terms, signed)
+        digest = signed.event.digest_of(signed.jws)
         self._anchor.anchor(
             kind=EntryKind.CONSENT_EVENT,
-            digest=signed.event.digest_of(signed.jws),
+            digest=digest,
             schema=EVENT_SCHEMA,
             issuer=terms.data_owner,
         )
+        self._notify(terms, signed, digest)
+
+    def _notify(self, terms: ConsentTerms, signed: SignedEvent, digest: bytes) -> None:
+        event = signed.event
+        # Event types read "consent.requested", "consent.active", "consent.revoked"...
+        event_type = f"consent.{event.to_state.value}"
+        payload: dict[str, object] = {
+            "consent": terms.id,
+            "version": terms.version,
+            "state": event.to_state.value,
+            "action": event.action.value,
+            "at": event.at.isoformat(),
+            "event_digest": digest.hex(),
+        }
+        # The party who acted knows already; everyone else with a stake is told.
+        parties = {terms.data_owner, terms.consumer, *(p.provider for p in terms.products)}
+        if event.action is ConsentAction.REQUEST:
+            parties = {terms.data_owner}
+        elif event.action.by_owner:
+            parties.discard(terms.data_owner)
+        for organisation_id in sorted(parties):
+            self._notifier.notify(organisation_id, event_type, payload)
 
     # Requesting ---------------------------------------------------------------------------
 
