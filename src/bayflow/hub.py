@@ -5,6 +5,10 @@ credentials) and registers its operator as an organisation, writing the operator
 administrator's key file to ``operator.key`` in the data directory. Later starts load them.
 Several worker processes may start at once, so the work happens under a file lock and checks
 again inside it.
+
+The first start also creates the hub's organisational CA and its RFC 3161 time-stamp authority
+under ``keys/ca/``: the CA certifies participants' PAdES signing keys, the TSA time-stamps
+their signatures (:func:`open_signing_authorities`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Final
 
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings
 from bayflow.crypto.ed25519 import SEED_SIZE, SigningKey
 from bayflow.crypto.jwt import ed25519_thumbprint
+from bayflow.crypto.pki import CertifiedKey, OrganisationalCA
+from bayflow.crypto.tsa import TimestampAuthority
 from bayflow.errors import ConfigurationError
 from bayflow.identity.keyfile import KeyFile, KeyPair
 from bayflow.identity.models import City, Jurisdiction, RegistryIdentifiers
@@ -28,9 +36,19 @@ from bayflow.logs import get_logger
 from bayflow.store import Database
 from bayflow.store.identity import SqlIdentityRepository
 
-__all__ = ["HubKeys", "bootstrap", "load_hub_keys"]
+__all__ = [
+    "HubKeys",
+    "SigningAuthorities",
+    "bootstrap",
+    "ca_directory",
+    "load_hub_keys",
+    "open_signing_authorities",
+]
 
 _log = get_logger("bayflow.hub")
+
+_TSA_KEY_FILE: Final = "tsa-key.pem"
+_TSA_CERTIFICATE_FILE: Final = "tsa-cert.pem"
 
 
 @dataclass(frozen=True)
@@ -119,12 +137,67 @@ def _create_operator(settings: Settings, database: Database, clock: Clock) -> No
     )
 
 
+@dataclass(frozen=True)
+class SigningAuthorities:
+    """The hub's organisational CA and the time-stamp authority it certified."""
+
+    ca: OrganisationalCA
+    tsa: TimestampAuthority
+
+
+def ca_directory(settings: Settings) -> Path:
+    """Where the CA and TSA keys and certificates live: ``keys/ca/`` in the data directory."""
+    return settings.keys_dir / "ca"
+
+
+def _open_signing_authorities(settings: Settings, now: datetime) -> SigningAuthorities:
+    directory = ca_directory(settings)
+    ca = OrganisationalCA.open(directory, now=now, organisation=settings.operator_name)
+    key_path, certificate_path = directory / _TSA_KEY_FILE, directory / _TSA_CERTIFICATE_FILE
+    if not key_path.exists() and not certificate_path.exists():
+        issued = ca.issue_timestamping_certificate(now=now)
+        _write_new(key_path, issued.key.to_pem(), mode=0o600)
+        _write_new(certificate_path, issued.certificates_pem, mode=0o644)
+        _log.info("created the hub's time-stamp authority", directory=str(directory))
+    try:
+        certified = CertifiedKey.from_pem(key_path.read_bytes(), certificate_path.read_bytes())
+    except FileNotFoundError as exc:
+        # Half a TSA is refused, not repaired: replacing its key silently would hide a problem.
+        raise ConfigurationError(f"the time-stamp authority is incomplete: {exc.filename}") from exc
+    if certified.chain[-1:] != (ca.certificate,):
+        raise ConfigurationError(f"{certificate_path} was not issued by the hub's CA")
+    if certified.certificate.not_valid_after_utc <= now:
+        raise ConfigurationError(
+            f"the time-stamp certificate in {certificate_path} has expired: move {_TSA_KEY_FILE} "
+            f"and {_TSA_CERTIFICATE_FILE} aside and restart the hub to issue a new one"
+        )
+    return SigningAuthorities(ca, TimestampAuthority(certified))
+
+
+def open_signing_authorities(settings: Settings, now: datetime) -> SigningAuthorities:
+    """Load the CA and TSA under ``keys/ca/``, creating both on first use.
+
+    Safe to call from several workers at once: creation happens under the bootstrap lock.
+    """
+    with _locked(settings.data_dir):
+        return _open_signing_authorities(settings, now)
+
+
+def _write_new(path: Path, data: bytes, *, mode: int) -> None:
+    # O_EXCL with the final mode: a key is never readable by others, and never replaced.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
 def bootstrap(settings: Settings, database: Database, clock: Clock | None = None) -> HubKeys:
     """Create what a first start needs (idempotent); return the hub's keys.
 
     Needs a migrated database.
     """
+    clock = clock or SystemClock()
     with _locked(settings.data_dir):
         _create_hub_key(settings)
-        _create_operator(settings, database, clock or SystemClock())
+        _create_operator(settings, database, clock)
+        _open_signing_authorities(settings, clock.now())
     return load_hub_keys(settings)

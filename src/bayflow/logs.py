@@ -76,6 +76,10 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
     # httpx narrates every request the client makes; the CLI's output is its own answer.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # pyHanko logs a traceback at WARNING for every untrusted or expired certificate it meets;
+    # the signature report already says why in words, so its tracebacks are for --debug only.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
     # Request lines come from our middleware, with the request id; uvicorn's would duplicate them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
-from bayflow.api.routes import consent, exchange, health, oauth, orgs
+from bayflow.api.routes import consent, exchange, health, oauth, orgs, signing
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
@@ -105,4 +105,5 @@ def create_app(
     app.include_router(orgs.router)
     app.include_router(exchange.router)
     app.include_router(consent.router)
+    app.include_router(signing.router)
     return app

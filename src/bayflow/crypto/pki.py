@@ -67,6 +67,7 @@ __all__ = [
     "P256PublicKey",
     "P256SigningKey",
     "SignerSubject",
+    "certificates_pem",
     "export_ca_certificate",
 ]
 
@@ -615,6 +616,11 @@ def export_ca_certificate(directory: Path, *, now: datetime) -> bytes:
     This is what relying parties install as a trust root to validate Bayflow PAdES signatures.
     """
     return OrganisationalCA.open(directory, now=now).certificate_pem
+
+
+def certificates_pem(*certificates: x509.Certificate) -> bytes:
+    """The certificates as one PEM bundle, in the order given."""
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
 
 
 def _key_usage(

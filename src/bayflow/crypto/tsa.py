@@ -9,6 +9,8 @@ that TSA for its participants, so B-T needs no third party and works offline in 
 ``application/timestamp-reply`` out, RFC 3161 §3.4) calls it. :class:`LocalTimeStamper` is the
 same authority as a pyHanko ``TimeStamper``, for signing in process: it encodes each request to
 DER and decodes the reply, so local and HTTP time-stamps take the same path.
+:class:`RemoteTimeStamper` hands the DER request to a callable instead (the hub client's
+``POST /tsa``), so this module stays free of HTTP.
 
 The token (RFC 3161 §2.4.2) is a CMS ``SignedData`` (RFC 5652) over a ``TSTInfo`` with:
 
@@ -28,12 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 from bayflow.clock import Clock, SystemClock
 from bayflow.crypto.pki import CertifiedKey
@@ -42,6 +46,7 @@ __all__ = [
     "ACCEPTED_DIGESTS",
     "DEFAULT_POLICY",
     "LocalTimeStamper",
+    "RemoteTimeStamper",
     "TimeStampResp",
     "TimestampAuthority",
 ]
@@ -259,6 +264,30 @@ class LocalTimeStamper(TimeStamper):
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
         reply = self._authority.respond(req.dump(), self._clock.now())
         response: TimeStampResp = TimeStampResp.load(reply)
+        return response
+
+
+class RemoteTimeStamper(TimeStamper):
+    """An RFC 3161 TSA reached through ``exchange``: DER ``TimeStampReq`` in, DER reply out.
+
+    ``exchange`` is the transport (an HTTP POST of ``application/timestamp-query``); replies
+    are parsed with :class:`TimeStampResp`, so a rejection without a token is read, and pyHanko
+    then checks the status, the imprint and the nonce.
+    """
+
+    def __init__(self, exchange: Callable[[bytes], bytes]) -> None:
+        # pyHanko leaves TimeStamper.__init__ unannotated.
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
+        self._exchange = exchange
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
+        reply = self._exchange(req.dump())
+        try:
+            response: TimeStampResp = TimeStampResp.load(reply, strict=True)
+            _ = response.native  # Parse everything here, not deep inside pyHanko.
+        except (ValueError, TypeError) as exc:
+            msg = "the time-stamp authority's reply is not a DER TimeStampResp"
+            raise TimestampRequestError(msg) from exc
         return response
 
 

@@ -82,6 +82,7 @@ __all__ = [
     "inspect_pdf",
     "raise_for_reports",
     "sign_pdf",
+    "signature_fingerprints",
     "verify_pdf",
 ]
 
@@ -404,6 +405,19 @@ def verify_pdf(
     reports = inspect_pdf(pdf_bytes, trust_roots, now=now)
     raise_for_reports(reports)
     return reports
+
+
+def signature_fingerprints(pdf_bytes: bytes) -> list[tuple[str, str | None]]:
+    """Each signature's field name and CMS fingerprint, in signing order, without validating.
+
+    The fingerprint is :attr:`PDFSignatureReport.cms_sha256`; ``None`` for a signature whose
+    CMS object does not parse.
+    """
+    reader = _open_for_reading(pdf_bytes)
+    return [
+        (str(embedded.field_name), _cms_sha256(embedded))
+        for embedded in reader.embedded_regular_signatures
+    ]
 
 
 def raise_for_reports(reports: Sequence[PDFSignatureReport]) -> None:
