@@ -11,6 +11,7 @@ from bayflow.api import create_app
 from bayflow.clock import FixedClock
 from bayflow.config import Settings
 from bayflow.crypto.ed25519 import SigningKey
+from bayflow.crypto.jose import CompactJWS, JWKSet, verify_jwt
 from bayflow.crypto.jwt import encode
 from bayflow.hub import HubKeys, bootstrap
 from bayflow.identity.auth import ASSERTION_TYPE
@@ -224,3 +225,16 @@ class TestBearerTokens:
             "/orgs", headers={"Authorization": f"Bearer {assertion(operator, START)}"}
         )
         assert response.status_code == 401
+
+
+class TestJWKS:
+    """The hub publishes the key that verifies its tokens."""
+
+    async def test_jwks_verifies_an_issued_access_token(
+        self, hub: httpx.AsyncClient, operator: KeyFile
+    ) -> None:
+        token = (await token_request(hub, assertion(operator, START))).json()["access_token"]
+        jwks = JWKSet.from_dict((await hub.get("/.well-known/jwks.json")).json())
+        kid = CompactJWS.parse(token).kid
+        claims = verify_jwt(token, jwks.get(kid), typ="at+jwt")
+        assert claims["sub"] == operator.person

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bayflow import __version__
 from bayflow.api.deps import DatabaseDep
+from bayflow.crypto.jwt import ed25519_public_jwk
 from bayflow.store import require_current
 
 __all__ = ["router"]
@@ -36,6 +37,18 @@ async def readyz(database: DatabaseDep) -> dict[str, Any]:
         "status": "ready",
         "database": database.url.get_backend_name(),
         "migration": revision,
+    }
+
+
+@router.get("/.well-known/jwks.json", summary="The hub's public signing keys (RFC 7517 JWK Set)")
+async def jwks(request: Request) -> dict[str, Any]:
+    """What verifies the hub's access tokens, routed requests, webhooks and expiry events."""
+    keys = request.app.state.lazy_hub_keys.keys()
+    return {
+        "keys": [
+            {**ed25519_public_jwk(public), "kid": kid, "alg": "Ed25519", "use": "sig"}
+            for kid, public in keys.public_keys.items()
+        ]
     }
 
 
