@@ -703,7 +703,7 @@ def business_registration_claims(
     *,
     organisation_id: str,
     legal_name_en: str,
-    legal_name_zh: str,
+    legal_name_zh: str | None,
     jurisdiction: str,
     city: str,
     registry_identifiers: Mapping[str, str],
@@ -713,7 +713,8 @@ def business_registration_claims(
 
     ``registry_identifiers`` maps a scheme (``hk_brn``, ``cn_uscc``, ``mo_reg``) to the
     identifier, already validated by the organisation registry. The organisation id stays
-    visible as ``sub``; every other fact is disclosable on its own.
+    visible as ``sub``; every other fact is disclosable on its own. ``legal_name_zh`` ``None``
+    means the organisation has no Chinese name, so ``legal_name`` has no ``zh`` member.
     """
     if jurisdiction not in _JURISDICTIONS:
         raise InvalidInput(f"jurisdiction must be HK, MO or CN, not {jurisdiction!r}")
@@ -721,7 +722,9 @@ def business_registration_claims(
         raise InvalidInput("a business registration credential needs a registry identifier")
     claims: dict[str, Any] = {
         "sub": organisation_id,
-        "legal_name": {"en": legal_name_en, "zh": legal_name_zh},
+        "legal_name": {"en": legal_name_en}
+        if legal_name_zh is None
+        else {"en": legal_name_en, "zh": legal_name_zh},
         "jurisdiction": jurisdiction,
         "city": city,
         "registry_identifiers": dict(registry_identifiers),

@@ -307,3 +307,17 @@ class PDFTimestampInvalid(PDFSignatureInvalid):
 
     slug = "pdf-timestamp-invalid"
     title = "PDF time-stamp invalid"
+
+
+# The credential wallet (bayflow.identity.wallet)::
+#
+#     InvalidInput, from bayflow.errors
+#     └── DocumentTooLarge             an uploaded document is over the wallet's size limit
+
+
+class DocumentTooLarge(InvalidInput):
+    slug = "document-too-large"
+    title = "Document too large"
+
+
+__all__ += ["DocumentTooLarge"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bayflow.identity.models import (
     Mandate,
@@ -15,7 +15,16 @@ from bayflow.identity.models import (
     Role,
 )
 
-__all__ = ["IdentityRepository"]
+if TYPE_CHECKING:
+    from bayflow.identity.forms import FormRequest
+    from bayflow.identity.wallet import (
+        CredentialState,
+        StatusListRecord,
+        StoredCredential,
+        WalletDocument,
+    )
+
+__all__ = ["FormRepository", "IdentityRepository", "WalletRepository"]
 
 
 class IdentityRepository(Protocol):
@@ -38,3 +47,37 @@ class IdentityRepository(Protocol):
     def list_mandates(self, organisation_id: str) -> list[Mandate]: ...
     def remember_assertion(self, client_id: str, jti: str, *, expires_at: datetime) -> bool: ...
     def forget_assertions_before(self, now: datetime) -> int: ...
+
+
+class WalletRepository(Protocol):
+    def add_credential(self, credential: StoredCredential) -> bool:
+        """Store ``credential``; ``False`` if its status list entry is already taken."""
+        ...
+
+    def get_credential(self, credential_id: str) -> StoredCredential | None: ...
+    def list_credentials(self, organisation_id: str) -> list[StoredCredential]: ...
+    def credentials_of_subject(self, subject_id: str) -> list[StoredCredential]: ...
+    def set_credential_state(
+        self, credential_id: str, state: CredentialState, *, now: datetime, reason: str | None
+    ) -> None: ...
+    def latest_status_list(self) -> StatusListRecord | None: ...
+    def add_status_list(self, size: int, bits: int, *, now: datetime) -> StatusListRecord: ...
+    def get_status_list(self, list_id: int) -> StatusListRecord | None: ...
+    def status_entries(self, list_id: int) -> list[tuple[int, CredentialState]]:
+        """Every entry of the list that is not VALID."""
+        ...
+
+    def add_document(self, document: WalletDocument, content: bytes) -> None: ...
+    def get_document(
+        self, document_id: str, *, with_content: bool = False
+    ) -> WalletDocument | None: ...
+    def list_documents(self, organisation_id: str) -> list[WalletDocument]: ...
+
+
+class FormRepository(Protocol):
+    def add_form_request(self, request: FormRequest) -> None: ...
+    def get_form_request(self, request_id: str) -> FormRequest | None: ...
+    def list_form_requests(
+        self, organisation_id: str, *, as_requester: bool, as_subject: bool
+    ) -> list[FormRequest]: ...
+    def update_form_request(self, request: FormRequest) -> None: ...

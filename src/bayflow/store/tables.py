@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 
@@ -35,6 +37,7 @@ __all__ = [
     "consents",
     "data_products",
     "data_requests",
+    "form_requests",
     "hub_metadata",
     "identity_keys",
     "mandates",
@@ -42,6 +45,9 @@ __all__ = [
     "oauth_assertions",
     "organisations",
     "persons",
+    "status_lists",
+    "wallet_credentials",
+    "wallet_documents",
 ]
 
 
@@ -248,4 +254,82 @@ data_requests = Table(
     Column("receipt", Text),
     Column("failure", String(500)),
     Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at"),
+)
+
+# --- Credential wallet and pre-filled forms --------------------------------------------------
+
+# Token Status Lists the hub serves at /status-lists/{id}. Entries are not stored here: a list
+# is rebuilt from its credentials' states whenever it is served.
+status_lists = Table(
+    "status_lists",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bits", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+wallet_credentials = Table(
+    "wallet_credentials",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("type", String(40), nullable=False),
+    Column("subject_id", String(40), nullable=False, index=True),
+    Column("holder_kid", String(64), nullable=False),
+    Column("sd_jwt", Text, nullable=False),
+    Column("status_list_id", ForeignKey("status_lists.id"), nullable=False),
+    Column("status_idx", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("issued_by", String(40), nullable=False),
+    Column("mandate_id", String(40)),
+    Column("form_request_id", String(40)),
+    Column("state_changed_at", UTCDateTime()),
+    Column("state_reason", String(300)),
+    # One credential per status list entry: the constraint is what makes random allocation
+    # safe with several workers.
+    UniqueConstraint("status_list_id", "status_idx", name="uq_wallet_credentials_status_entry"),
+)
+
+wallet_documents = Table(
+    "wallet_documents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("sha256", LargeBinary(), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("issuer", String(300)),
+    Column("reference", String(100)),
+    Column("expires_on", Date()),
+    Column("uploaded_by", String(40), nullable=False),
+    Column("uploaded_at", UTCDateTime(), nullable=False),
+    Column("content", LargeBinary(), nullable=False),
+)
+
+form_requests = Table(
+    "form_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("requester_org", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("requester_person", String(40), nullable=False),
+    Column("subject_org", ForeignKey("organisations.id"), nullable=False, index=True),
+    # Space-separated claim paths, as mandates store their actions.
+    Column("fields", Text, nullable=False),
+    Column("purpose", String(500), nullable=False),
+    Column("audience", String(300), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("decided_at", UTCDateTime()),
+    Column("decided_by", String(40)),
+    Column("shared_fields", Text),
+    Column("credential_id", String(40)),
+    Column("presentation", Text),
+    Column("reason", String(500)),
 )
