@@ -66,7 +66,9 @@ class TestCheckAuthority:
             BAYLINE, MANDATES, [CHEN_WEI], action="loan:sign", now=NOW, amount=amount
         )
         assert isinstance(alone, NoAuthority)
-        assert any("limited to CNY 2,000,000.00, below CNY 3,000,000.00" in r for r in alone.reasons)
+        assert any(
+            "limited to CNY 2,000,000.00, below CNY 3,000,000.00" in r for r in alone.reasons
+        )
         together = check_authority(
             BAYLINE, MANDATES, [CHEN_WEI, ZHANG], action="loan:sign", now=NOW, amount=amount
         )
