@@ -5,10 +5,11 @@ Two kinds of signature, one question behind both ("who signed, for whom, in whic
 - **A detached JWS** (RFC 7515 Appendix F) over any bytes, made with the person's Ed25519 key
   from their key file (algorithm ``Ed25519``, RFC 9864). The protected header says who signs:
   ``kid`` names the key, ``iss`` is the organisation's did:web identifier, ``bayflow:org`` and
-  ``bayflow:person`` the record ids, ``bayflow:role`` the role claimed and ``iat`` the claimed
-  signing time. A verifier resolves the key from the organisation's did:web document, where
-  retired keys stay listed with the time they were retired, so an old signature still verifies
-  and a signature claiming a time after its key was retired does not.
+  ``bayflow:person`` the record ids, ``bayflow:name`` the person's name, ``bayflow:role`` the
+  role claimed and ``iat`` the claimed signing time. The key binds only the ids: the name and
+  the role are the signer's own statement. A verifier resolves the key from the organisation's
+  did:web document, where retired keys stay listed with the time they were retired, so an old
+  signature still verifies and a signature claiming a time after its key was retired does not.
 - **A PAdES signature** on a PDF (:mod:`bayflow.identity.pdf`), with a throwaway P-256 key the
   signer makes for the occasion and a short-lived certificate from the hub's CA naming the
   organisation, the person and the role (:func:`signer_subject`).
@@ -88,6 +89,7 @@ _CLOCK_SKEW: Final = timedelta(seconds=60)
 _ORG: Final = "bayflow:org"
 _PERSON: Final = "bayflow:person"
 _ROLE: Final = "bayflow:role"
+_NAME: Final = "bayflow:name"
 
 
 def signing_role(person: Person, requested: Role | None = None) -> Role:
@@ -144,6 +146,7 @@ class DetachedSignature:
     role: Role | None
     signed_at: datetime
     key_retired_at: datetime | None = None
+    name: str | None = None
 
     @classmethod
     def from_jws(cls, jws: str, content: bytes) -> DetachedSignature:
@@ -153,11 +156,14 @@ class DetachedSignature:
         if parsed.alg != ED25519:
             raise MalformedJOSE(f"a Bayflow signature uses alg Ed25519, not {parsed.alg!r}")
         strings = {}
-        for name in ("kid", "iss", _ORG, _PERSON):
-            value = header.get(name)
+        for member in ("kid", "iss", _ORG, _PERSON):
+            value = header.get(member)
             if not isinstance(value, str) or not value:
-                raise MalformedJOSE(f"the signature header has no {name!r}")
-            strings[name] = value
+                raise MalformedJOSE(f"the signature header has no {member!r}")
+            strings[member] = value
+        name = header.get(_NAME)
+        if name is not None and not isinstance(name, str):
+            raise MalformedJOSE("the signature header's name is not a string")
         role_text = header.get(_ROLE)
         try:
             role = None if role_text is None else Role(role_text)
@@ -180,6 +186,7 @@ class DetachedSignature:
             person_id=strings[_PERSON],
             role=role,
             signed_at=signed_at,
+            name=name,
         )
 
     @property
@@ -196,6 +203,7 @@ def sign_content(
     person_id: str,
     role: Role | None,
     now: datetime,
+    name: str | None = None,
 ) -> str:
     """A detached compact JWS over ``content`` by the person whose key ``key`` is.
 
@@ -209,6 +217,8 @@ def sign_content(
     }
     if role is not None:
         header[_ROLE] = role.value
+    if name is not None:
+        header[_NAME] = name
     return sign_detached(PrivateJWK.from_signing_key(key), content, typ=JWS_TYPE, header=header)
 
 
@@ -246,7 +256,13 @@ def verify_content(jws: str, content: bytes, did_document: Mapping[str, Any]) ->
         )
     # (3):
     key = PublicJWK.from_dict(method.get("publicKeyJwk"))
-    CompactJWS.parse(signature.jws, detached_payload=content).verify(key, algorithms={ED25519})
+    try:
+        CompactJWS.parse(signature.jws, detached_payload=content).verify(key, algorithms={ED25519})
+    except InvalidSignature as exc:
+        raise InvalidSignature(
+            f"the signature by key {signature.kid} does not verify over this content: "
+            "the content changed after signing, or the signature is not genuine"
+        ) from exc
     # (4):
     created = _timestamp(method, "bayflow:created")
     retired = _timestamp(method, "bayflow:retired")
@@ -269,6 +285,7 @@ def verify_content(jws: str, content: bytes, did_document: Mapping[str, Any]) ->
         role=signature.role,
         signed_at=signature.signed_at,
         key_retired_at=retired,
+        name=signature.name,
     )
 
 
