@@ -53,7 +53,9 @@ def serve(
     ],
     state_file: Annotated[
         Path | None,
-        typer.Option("--state", help="Where the witness keeps what it cosigned [KEY_FILE.state]."),
+        typer.Option(
+            "--state", help="Where the witness keeps what it cosigned (default: KEY_FILE.state)."
+        ),
     ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 7380,

@@ -117,6 +117,7 @@ __all__ = [
     "commit_record_fields",
     "disclose",
     "field_digest",
+    "new_salt",
     "padded_count",
     "parse_record",
     "verify_content",
