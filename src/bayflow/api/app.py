@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
-from bayflow.api.routes import consent, exchange, health, oauth, orgs, signing
+from bayflow.api.routes import consent, exchange, forms, health, oauth, orgs, signing, wallet
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
@@ -106,4 +106,6 @@ def create_app(
     app.include_router(exchange.router)
     app.include_router(consent.router)
     app.include_router(signing.router)
+    app.include_router(wallet.router)
+    app.include_router(forms.router)
     return app

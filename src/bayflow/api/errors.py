@@ -27,7 +27,7 @@ from bayflow.errors import (
     StoreUnavailable,
     VerificationFailed,
 )
-from bayflow.identity.errors import InvalidClientAssertion
+from bayflow.identity.errors import DocumentTooLarge, InvalidClientAssertion
 
 __all__ = [
     "HTTP_STATUS",
@@ -51,6 +51,7 @@ HTTP_STATUS: dict[type[BayflowError], int] = {
     PermissionDenied: 403,
     VerificationFailed: 422,
     StoreUnavailable: 503,
+    DocumentTooLarge: 413,
 }
 
 # Slugs for errors raised by the framework itself (routing, method, body parsing).

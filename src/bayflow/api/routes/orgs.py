@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bayflow.api.auth import PrincipalDep
 from bayflow.api.deps import SessionDep, SettingsDep
+from bayflow.api.routes.wallet import wallet_service
 from bayflow.crypto.jwt import b64url_decode, b64url_encode
 from bayflow.errors import NotFound
 from bayflow.identity.auth import Principal, Scope
@@ -380,6 +381,8 @@ def set_roles(
 ) -> PersonRead:
     _writable(principal, organisation_id)
     person = _service(request, session).set_roles(organisation_id, person_id, frozenset(body.roles))
+    # A signatory credential attests a role: once the role is gone, so is the credential.
+    wallet_service(request, session).revoke_lapsed_signatories(organisation_id, person_id)
     return _person(person)
 
 
