@@ -195,14 +195,22 @@ class PrivateKey:
     def __init__(self, raw: bytes) -> None:
         if not isinstance(raw, bytes) or len(raw) != _NSK:
             raise MalformedKey(f"an X25519 private key is {_NSK} bytes")
+        self._set(X25519PrivateKey.from_private_bytes(raw), raw)
+
+    def _set(self, key: X25519PrivateKey, raw: bytes) -> None:
         self._raw = raw
-        self._key = X25519PrivateKey.from_private_bytes(raw)
-        self.public_key = PublicKey(self._key.public_key().public_bytes_raw())
+        self._key = key
+        self.public_key = PublicKey(key.public_key().public_bytes_raw())
 
     @classmethod
     def generate(cls) -> PrivateKey:
         """A fresh key pair from the operating system's CSPRNG (``GenerateKeyPair``)."""
-        return cls(X25519PrivateKey.generate().private_bytes_raw())
+        # Loading raw bytes costs OpenSSL a second scalar multiplication to find the public
+        # key, which would double the cost of every ephemeral key; keep the generated object.
+        key = X25519PrivateKey.generate()
+        self = cls.__new__(cls)
+        self._set(key, key.private_bytes_raw())
+        return self
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PrivateKey:
@@ -373,7 +381,7 @@ class RecipientContext(_Context):
 
     __slots__ = ()
 
-    def open(self, aad: bytes, ciphertext: bytes) -> bytes:
+    def open(self, aad: bytes, ciphertext: bytes | memoryview) -> bytes:
         """``ContextR.Open`` (§5.2); the sequence advances only when a message opens."""
         try:
             plaintext = self._aead.decrypt(self._nonce(), ciphertext, aad)
@@ -464,7 +472,7 @@ def open(  # noqa: A001 - RFC 9180 §6.1 names it Open; callers write hpke.open(
     enc: bytes,
     info: bytes,
     aad: bytes,
-    ciphertext: bytes,
+    ciphertext: bytes | memoryview,
     *,
     suite: Suite = DEFAULT_SUITE,
     sender_public: PublicKey | None = None,

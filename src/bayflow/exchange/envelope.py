@@ -159,6 +159,9 @@ _MEMBERS: Final = frozenset(
 )
 _SUITE_MEMBERS: Final = frozenset({"aead", "kdf", "kem"})
 
+Ciphertext = bytes | memoryview
+"""A ciphertext as sealed (``bytes``) or as parsed, without a copy (``memoryview``)."""
+
 
 def _dumps(value: Mapping[str, Any]) -> bytes:
     # The canonical header form: sorted keys, no whitespace. Every value is an ASCII string, an
@@ -330,15 +333,26 @@ class EnvelopeHeader:
 
 
 class Envelope:
-    """A sealed, signed payload; constructing one checks its form, not yet its signature."""
+    """A sealed, signed payload; constructing one checks its form, not yet its signature.
+
+    ``ciphertext`` is ``bytes`` or, after :meth:`from_bytes`, a read-only view into the parsed
+    bytes: a 1 MiB payload is not copied on its way to the hash and the AEAD.
+    """
 
     __slots__ = ("_digest", "_jws", "ciphertext", "header", "header_bytes", "signature")
 
-    def __init__(self, header_bytes: bytes, signature: str, ciphertext: bytes) -> None:
+    def __init__(self, header_bytes: bytes, signature: str, ciphertext: Ciphertext) -> None:
         if len(header_bytes) > _MAX_HEADER:
             raise MalformedEnvelope(f"envelope header is longer than {_MAX_HEADER} bytes")
+        self._assemble(EnvelopeHeader.from_bytes(header_bytes), header_bytes, signature, ciphertext)
+
+    def _assemble(
+        self, header: EnvelopeHeader, header_bytes: bytes, signature: str, ciphertext: Ciphertext
+    ) -> None:
+        # Everything the constructor checks except parsing the header, which seal_payload has
+        # just built from values it checked: re-parsing it would cost a third of a small seal.
+        self.header = header
         self.header_bytes = header_bytes
-        self.header = EnvelopeHeader.from_bytes(header_bytes)
         self.signature = signature
         self.ciphertext = ciphertext
         self._digest: bytes | None = None
@@ -349,12 +363,11 @@ class Envelope:
             raise MalformedEnvelope(f"envelope signature: {exc.message}") from exc
         if self._jws.alg != ED25519:
             raise MalformedEnvelope(f"envelope signature uses {self._jws.alg!r}, not {ED25519!r}")
-        if self._jws.kid != self.header.provider_kid:
+        if self._jws.kid != header.provider_kid:
             raise MalformedEnvelope("the signature's kid is not the header's provider_kid")
-        if len(ciphertext) != self.header.ciphertext_size:
+        if len(ciphertext) != header.ciphertext_size:
             raise MalformedEnvelope(
-                f"ciphertext is {len(ciphertext)} bytes; the header says "
-                f"{self.header.ciphertext_size}"
+                f"ciphertext is {len(ciphertext)} bytes; the header says {header.ciphertext_size}"
             )
 
     @property
@@ -379,7 +392,9 @@ class Envelope:
     @classmethod
     def from_bytes(cls, data: bytes) -> Envelope:
         """Parse the version 1 wire format; anything else raises ``MalformedEnvelope``."""
-        view = memoryview(data)
+        # The ciphertext stays a view into `data`, checked once and decrypted later, so `data`
+        # must be immutable: a bytearray changed in between would defeat the digest check.
+        view = memoryview(data if type(data) is bytes else bytes(data))
         if len(view) < _PREFIX.size:
             raise MalformedEnvelope("envelope is too short")
         magic, version, header_length = _PREFIX.unpack_from(view)
@@ -404,7 +419,7 @@ class Envelope:
         except UnicodeDecodeError as exc:
             raise MalformedEnvelope("envelope signature is not ASCII") from exc
         # The ciphertext runs to the end; the constructor checks its length against the header.
-        return cls(header_bytes, signature, bytes(view[offset + signature_length :]))
+        return cls(header_bytes, signature, view[offset + signature_length :])
 
     def _check_signed(self, provider_public: PublicJWK) -> None:
         try:
@@ -506,7 +521,9 @@ def seal_payload(
     )
     header_bytes = header.to_bytes()
     signature = sign_detached(provider_key, header_bytes, typ=ENVELOPE_TYP)
-    return Envelope(header_bytes, signature, ciphertext)
+    envelope = Envelope.__new__(Envelope)
+    envelope._assemble(header, header_bytes, signature, ciphertext)  # noqa: SLF001 - see there
+    return envelope
 
 
 def open_payload(
