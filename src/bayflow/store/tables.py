@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -40,6 +42,10 @@ __all__ = [
     "form_requests",
     "hub_metadata",
     "identity_keys",
+    "ledger_checkpoints",
+    "ledger_entries",
+    "ledger_state",
+    "ledger_tiles",
     "mandates",
     "metadata",
     "oauth_assertions",
@@ -48,6 +54,8 @@ __all__ = [
     "status_lists",
     "wallet_credentials",
     "wallet_documents",
+    "webhook_messages",
+    "webhook_subscriptions",
 ]
 
 
@@ -332,4 +340,103 @@ form_requests = Table(
     Column("credential_id", String(40)),
     Column("presentation", Text),
     Column("reason", String(500)),
+)
+
+# Webhooks: where an organisation wants its notifications, and the outbox of messages to them.
+# Removing a subscription marks it inactive, so the messages sent to it stay readable.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    # Space-separated event types; empty means every type, including ones added later.
+    Column("event_types", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+# One row per message to one subscription, inserted in the transaction of the event it tells
+# of. next_attempt_at is NULL once the message is delivered or dead, so the index on it holds
+# the pending ones; a claimed message's next_attempt_at is the end of its claim's lease.
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("subscription_id", ForeignKey("webhook_subscriptions.id"), nullable=False, index=True),
+    Column("organisation_id", String(40), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), index=True),
+    Column("claim", String(32)),
+    Column("delivered_at", UTCDateTime()),
+    Column("dead_at", UTCDateTime()),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Index("ix_webhook_messages_recent", "organisation_id", "created_at"),
+)
+
+# --- Verification ledger -------------------------------------------------------------------
+
+# SQLite makes an INTEGER PRIMARY KEY the rowid, so a table keyed by a log index needs no second
+# index; BIGINT there would get one. PostgreSQL needs 64 bits for a log of up to 2**63 entries.
+_LogIndex = BigInteger().with_variant(Integer(), "sqlite")
+
+# Every entry, with the exact leaf bytes the tree hashes (bayflow.ledger.entry, version 1).
+# ``idx`` is given when the entry is anchored; the sequencer integrates entries into the tree in
+# index order. Kind and digest are copied out of the leaf for look-ups: the unique constraint
+# makes a resubmission find its original entry. Its column order is (digest, kind), so that the
+# same index answers "every entry for this commitment", whatever its kind.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("idx", _LogIndex, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
+    Column("issuer", String(255), nullable=False),
+    Column("leaf", LargeBinary(), nullable=False),
+    Column("anchored_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("digest", "kind", name="uq_ledger_entries_digest_kind"),
+)
+
+# c2sp.org/tlog-tiles hash tiles, keyed by (level, n). A full tile (width 256) never changes;
+# the rightmost tile of a level is kept at its latest width and grows in place, and a partial
+# tile of any smaller width is a prefix of it. Tiles rather than one row per stored hash: a tree
+# of N leaves has about N/255 tiles but 2N stored hashes, and tiles are what the API serves.
+ledger_tiles = Table(
+    "ledger_tiles",
+    metadata,
+    Column("level", SmallInteger(), nullable=False),
+    Column("n", BigInteger(), nullable=False),
+    Column("width", SmallInteger(), nullable=False),
+    Column("data", LargeBinary(), nullable=False),
+    PrimaryKeyConstraint("level", "n"),
+)
+
+# Every checkpoint the log signed, one per tree size. ``note`` is the log-signed note;
+# witnesses' cosignature lines accumulate in ``cosignatures`` as they arrive. A checkpoint is
+# published (served, and used for proofs) once ``published_at`` is set: at signing without
+# witnesses, when enough witnesses have cosigned with them.
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("size", _LogIndex, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("note", Text(), nullable=False),
+    Column("cosignatures", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("published_at", UTCDateTime()),
+)
+
+# Two counters: ``next_index`` (the index the next anchored entry gets; its row lock orders
+# anchoring transactions) and ``tree_size`` (how many entries the sequencer has integrated).
+# Separate rows, so that the sequencer never waits on an anchoring transaction's row lock.
+ledger_state = Table(
+    "ledger_state",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", BigInteger(), nullable=False),
 )

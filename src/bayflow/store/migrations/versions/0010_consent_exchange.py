@@ -1,7 +1,7 @@
 """Consent and the interchange: data products, consent versions and their signed events.
 
 Revision ID: 0010
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
