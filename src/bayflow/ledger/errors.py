@@ -22,7 +22,8 @@ that ``bayflow verify`` tells a script *why* a proof was rejected::
     ├── MalformedCommitment       a salt or disclosure file breaks its format     (InvalidInput)
     ├── MalformedWitnessRequest   an add-checkpoint body breaks tlog-witness      (InvalidInput)
     ├── ContentMismatch           content or salt does not give the commitment    (exit 17)
-    └── CommitmentRevoked         its issuer anchored a revocation of it          (exit 18)
+    ├── CommitmentRevoked         its issuer anchored a revocation of it          (exit 18)
+    └── LogCorrupt                stored log data disagrees with its entries      (exit 19)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "CosignatureInvalid",
     "InclusionProofInvalid",
     "LedgerError",
+    "LogCorrupt",
     "MalformedCheckpoint",
     "MalformedCommitment",
     "MalformedEntry",
@@ -175,3 +177,15 @@ class CommitmentRevoked(LedgerError, VerificationFailed):
     slug = "ledger-commitment-revoked"
     title = "Commitment revoked"
     exit_code = 18
+
+
+# The hub's own log.
+
+
+class LogCorrupt(LedgerError, VerificationFailed):
+    """A stored tile, checkpoint or entry disagrees with what the entries re-derive
+    (``bayflow ledger fsck``), or the store lacks something the tree needs."""
+
+    slug = "ledger-log-corrupt"
+    title = "Log storage corrupt"
+    exit_code = 19
