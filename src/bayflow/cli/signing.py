@@ -43,6 +43,7 @@ from bayflow.identity.signing import (
     signing_role,
     verify_content,
 )
+from bayflow.ledger.proof import ProofBundle
 
 __all__ = ["register"]
 
@@ -87,12 +88,32 @@ def _default_pdf_out(path: Path) -> Path:
     return path.with_name(f"{path.name.removesuffix('.pdf')}.signed.pdf")
 
 
-def _anchorer(_hub: BayflowClient) -> Anchorer | None:
-    """How this hub anchors signatures: ``None`` until it runs the verification ledger.
+def _anchorer(hub: BayflowClient) -> Anchorer:
+    """Anchor through the hub's ``POST /ledger/v1/anchors``; a hub without it anchors nothing.
 
-    NOTE(identity): the seam for the ledger's ``POST /ledger/v1/anchors``; see
-    :func:`bayflow.identity.signing.anchor_signatures`.
+    The answer is a list (or a list under ``anchors``) with one item per fingerprint, carrying
+    its log ``index`` or a c2sp.org/tlog-proof bundle that names it.
     """
+
+    def anchor(anchors: Sequence[SignatureAnchor]) -> list[int | None]:
+        try:
+            body = hub.post("/ledger/v1/anchors", [a.to_json() for a in anchors])
+        except NotFound:
+            # NOTE(identity): a hub that does not run the verification ledger yet.
+            return [None] * len(anchors)
+        items = body.get("anchors") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise InvalidInput("the hub's answer to the anchor request is not a list")
+        return [_ledger_index(item) for item in items]
+
+    return anchor
+
+
+def _ledger_index(item: Any) -> int | None:
+    if isinstance(item, dict) and isinstance(item.get("index"), int):
+        return int(item["index"])
+    if isinstance(item, dict) and isinstance(item.get("proof"), str):
+        return ProofBundle.from_text(item["proof"]).index
     return None
 
 
@@ -177,7 +198,9 @@ def _sign_bytes(hub: BayflowClient, content: bytes, out: Path, *, role: Role | N
     )
     _write_atomically(out, f"{jws}\n".encode("ascii"))
     signature = DetachedSignature.from_jws(jws, content)
-    (index,) = anchor_signatures([SignatureAnchor(signature.fingerprint, JWS_SCHEMA)], None)
+    (index,) = anchor_signatures(
+        [SignatureAnchor(signature.fingerprint, JWS_SCHEMA)], _anchorer(hub)
+    )
     role_text = f" as {chosen.label}" if chosen else ""
     print(f"signed: detached JWS (Ed25519) by {me.name}{role_text}, key {signature.kid}")
     print(f"  for {organisation['legal_name_en']} ({organisation['did']})")
