@@ -85,5 +85,6 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
 
 
 def get_logger(name: str | None = None) -> Any:
-    logger = structlog.get_logger()
-    return logger.bind(logger=name) if name else logger
+    # Initial values keep the proxy lazy: binding now would freeze today's configuration into
+    # a module-level logger before configure_logging() runs.
+    return structlog.get_logger(logger_name=name) if name else structlog.get_logger()
