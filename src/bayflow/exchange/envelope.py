@@ -12,9 +12,10 @@ Three parties read an envelope, and each must learn exactly what it needs:
 hides the signature from the hub, and a signature on a bare plaintext says nothing of the
 recipient (a consumer could re-encrypt it to someone else: "surreptitious forwarding").
 Encrypt-then-sign lets the hub check the signature but binds only the ciphertext: to prove the
-plaintext, the consumer would have to reveal its decryption key, and since AES-GCM is not
-key-committing a dishonest consumer could reveal a different key that opens the same ciphertext
-to a different plaintext. So the provider:
+plaintext, the consumer would have to reveal a decryption key no third party can check against
+the signature, and AES-GCM is not key-committing (a crafted ciphertext opens to two plaintexts
+under two keys), so a key that opens a ciphertext does not by itself pin what was sent. So the
+provider:
 
 1. sets up HPKE (RFC 9180 §5.1.1, base mode) to the consumer's X25519 key, with ``info``
    binding the consent id, request id, consumer key id, provider key id and content type, so a
