@@ -68,12 +68,16 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "WEBHOOK_TYP",
+    "ClaimedMessage",
+    "DeliveryStatus",
     "EventType",
     "InMemoryReplayCache",
     "Notification",
+    "OutboxEntry",
     "ReplayCache",
     "RetryPolicy",
     "SignedDelivery",
+    "Subscription",
     "check_event_types",
     "check_webhook_url",
     "sign_delivery",
@@ -168,6 +172,73 @@ class Notification:
                 "data": dict(self.payload),
             }
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """An organisation's URL for notifications.
+
+    An empty ``event_types`` means every type, including types added after it was made; a
+    removed subscription stays on record, inactive, with the messages sent to it.
+    """
+
+    id: str
+    organisation_id: str
+    url: str
+    event_types: frozenset[str]
+    created_at: datetime
+    active: bool = True
+
+    def wants(self, event_type: str) -> bool:
+        return self.active and (not self.event_types or event_type in self.event_types)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # not yet delivered: due, claimed by a worker, or waiting for a retry
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    DEAD = "dead"  # given up: out of attempts or time, or its subscription was removed
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message in the outbox with where its delivery stands, for its organisation to read.
+
+    ``next_attempt_at`` is None once the message is delivered or dead; while a worker holds
+    it, it is the end of the worker's lease. ``last_status`` is None when the last attempt got
+    no HTTP answer at all (refused, timed out), and ``last_error`` says why.
+    """
+
+    notification: Notification
+    subscription_id: str
+    url: str
+    attempts: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+    @property
+    def status(self) -> DeliveryStatus:
+        if self.delivered_at is not None:
+            return DeliveryStatus.DELIVERED
+        if self.dead_at is not None:
+            return DeliveryStatus.DEAD
+        return DeliveryStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A message one worker has leased for one attempt; ``attempts`` counts this one.
+
+    ``claim`` is the lease's token: the outcome is recorded only if the lease is still the
+    worker's, so a worker that overran its lease cannot overwrite a newer attempt.
+    """
+
+    notification: Notification
+    url: str
+    attempts: int
+    claim: str
 
 
 @dataclass(frozen=True, slots=True)
