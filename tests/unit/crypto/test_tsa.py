@@ -6,12 +6,18 @@ import pytest
 from asn1crypto import algos, cms, core, tsp, x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
 from bayflow.clock import FixedClock
 from bayflow.crypto.pki import CertifiedKey, OrganisationalCA
-from bayflow.crypto.tsa import DEFAULT_POLICY, LocalTimeStamper, TimestampAuthority
+from bayflow.crypto.tsa import (
+    DEFAULT_POLICY,
+    LocalTimeStamper,
+    RemoteTimeStamper,
+    TimestampAuthority,
+)
 
 NOW = datetime(2026, 11, 22, 9, 0, 0, 250000, tzinfo=UTC)
 DIGEST = hashlib.sha256(b"the signature value of a loan agreement").digest()
@@ -234,3 +240,30 @@ class TestLocalTimeStamper:
         assert algos.DigestAlgorithm({"algorithm": "sha256"}).native == (
             info["message_imprint"]["hash_algorithm"].native
         )
+
+
+class TestRemoteTimeStamper:
+    """A TSA behind any transport gives pyHanko tokens, and a garbled reply is refused."""
+
+    def test_tokens_come_through_the_transport(self, authority) -> None:
+        queries: list[bytes] = []
+
+        def post(query: bytes) -> bytes:
+            queries.append(query)
+            return authority.respond(query, NOW)
+
+        token = asyncio.run(RemoteTimeStamper(post).async_timestamp(DIGEST, "sha256"))
+        info = token["content"]["encap_content_info"]["content"].parsed
+        assert info["message_imprint"]["hashed_message"].native == DIGEST
+        (query,) = queries
+        assert tsp.TimeStampReq.load(query)["nonce"].native == info["nonce"].native
+
+    def test_a_reply_that_is_not_der_is_a_request_error(self) -> None:
+        stamper = RemoteTimeStamper(lambda _query: b"<html>502 Bad Gateway</html>")
+        with pytest.raises(TimestampRequestError, match="not a DER TimeStampResp"):
+            asyncio.run(stamper.async_timestamp(DIGEST, "sha256"))
+
+    def test_a_rejection_is_a_request_error(self, authority) -> None:
+        stamper = RemoteTimeStamper(lambda _query: authority.respond(b"\x30\x00", NOW))
+        with pytest.raises(TimestampRequestError):
+            asyncio.run(stamper.async_timestamp(DIGEST, "sha256"))
