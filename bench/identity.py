@@ -11,6 +11,11 @@ one function and one entry. A measurement runs its operation in a loop for about
   draft-ietf-oauth-status-list §13.7 intends; its fetch is measured separately).
 - ``status_list_token_verify_per_s``: verify and inflate a 100,000-entry Status List Token.
 - ``sdjwt_issue_per_s``: issue a business registration credential with six disclosures.
+- ``pades_bb_sign_per_s``, ``pades_bt_sign_per_s``: PAdES signatures on a one-page PDF, a
+  full ``sign_pdf`` each; B-T adds a time-stamp from the hub's RFC 3161 authority in process.
+- ``pades_bt_verify_per_s``: ``verify_pdf`` on that B-T document against the hub's CA
+  (signature, chain, time-stamp and difference analysis). ``bench/pades.py`` measures the
+  same three with a fixed count instead of a time budget.
 
     python bench/identity.py [--seconds S] [--only NAME ...]
 """
@@ -26,18 +31,22 @@ from datetime import UTC, datetime, timedelta
 
 from _common import emit, log
 from bayflow.crypto.jose import PrivateJWK, TrustedIssuers, sign_detached, verify_detached
+from bayflow.crypto.pki import CertifiedKey, OrganisationalCA, SignerSubject
+from bayflow.crypto.tsa import LocalTimeStamper, TimestampAuthority
 from bayflow.identity.credentials import (
     business_registration_claims,
     issue_credential,
     present,
     verify_presentation,
 )
+from bayflow.identity.pdf import sign_pdf, verify_pdf
 from bayflow.identity.status_list import (
     StatusList,
     StatusListChecker,
     issue_status_list_token,
     verify_status_list_token,
 )
+from pades import one_page_pdf
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 HUB = "https://hub.bayflow.example"
@@ -149,11 +158,53 @@ def issue(seconds: float) -> float:
     return rate(one, seconds)
 
 
+def _pades_parties() -> tuple[OrganisationalCA, CertifiedKey, LocalTimeStamper]:
+    ca = OrganisationalCA.generate(now=NOW)
+    signer = ca.issue_signing_certificate(
+        SignerSubject(
+            person_name="Chen Wei",
+            organisation_name="Qianhai Bayline Logistics Co., Ltd.",
+            organisation_identifier="NTRCN-91440300MA5G7K2P0C",
+            country="CN",
+            role="Director",
+            organisation_id="org_bayline",
+            person_id="per_chen",
+        ),
+        now=NOW,
+    )
+    authority = TimestampAuthority(ca.issue_timestamping_certificate(now=NOW))
+    return ca, signer, LocalTimeStamper(authority)
+
+
+def pades_bb_sign(seconds: float) -> float:
+    _ca, signer, _tsa = _pades_parties()
+    pdf = one_page_pdf()
+    return rate(lambda: sign_pdf(pdf, signer, now=NOW), seconds)
+
+
+def pades_bt_sign(seconds: float) -> float:
+    _ca, signer, tsa = _pades_parties()
+    pdf = one_page_pdf()
+    return rate(lambda: sign_pdf(pdf, signer, level="B-T", timestamper=tsa, now=NOW), seconds)
+
+
+def pades_bt_verify(seconds: float) -> float:
+    ca, signer, tsa = _pades_parties()
+    signed = sign_pdf(one_page_pdf(), signer, level="B-T", timestamper=tsa, now=NOW)
+    roots = [ca.certificate_pem]
+    # Validation at a fixed time: the figures must not depend on the day the bench runs.
+    later = NOW + timedelta(hours=1)
+    return rate(lambda: verify_pdf(signed, roots, now=later), seconds)
+
+
 MEASUREMENTS: dict[str, Callable[[float], float]] = {
     "jws_verify_per_s": jws_verify,
     "sdjwt_presentation_verify_per_s": presentation_verify,
     "status_list_token_verify_per_s": status_list_token_verify,
     "sdjwt_issue_per_s": issue,
+    "pades_bb_sign_per_s": pades_bb_sign,
+    "pades_bt_sign_per_s": pades_bt_sign,
+    "pades_bt_verify_per_s": pades_bt_verify,
 }
 
 
