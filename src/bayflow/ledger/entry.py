@@ -19,6 +19,7 @@ of kind ``revocation`` whose digest is the revoked commitment, anchored by its i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Self
@@ -45,12 +46,17 @@ class EntryKind(StrEnum):
     DECISION = "decision"  # a compliance decision
 
 
+# One regular expression instead of a per-byte loop: every anchored entry passes here twice, and
+# the loop was a third of the cost of anchoring a batch.
+_PRINTABLE: Final = re.compile(rb"[\x21-\x7e]{1,255}")
+
+
 def _check_text(value: str, what: str) -> bytes:
     try:
         raw = value.encode("ascii")
     except UnicodeEncodeError as exc:
         raise MalformedEntry(f"entry {what} must be ASCII") from exc
-    if not 1 <= len(raw) <= 255 or any(b < 0x21 or b > 0x7E for b in raw):
+    if _PRINTABLE.fullmatch(raw) is None:
         raise MalformedEntry(f"entry {what} must be 1-255 printable ASCII characters, no spaces")
     return raw
 
