@@ -8,10 +8,10 @@ database there, so one command runs it on a machine with nothing but Python.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bayflow.errors import ConfigurationError
 
@@ -78,6 +78,71 @@ class Settings(BaseSettings):
         le=60,
         description="Longest time between integrating entries and publishing a checkpoint.",
     )
+    checkpoint_min_interval_s: float = Field(
+        default=0.2,
+        ge=0,
+        le=60,
+        description=(
+            "Shortest time between two sequencer runs: under load, entries wait at most this "
+            "long to be batched into one checkpoint instead of one checkpoint each."
+        ),
+    )
+    ledger_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description=(
+            "How long an anchoring request waits for its proofs before answering without them."
+        ),
+    )
+    witness_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Submission prefixes of the witnesses the hub sends its checkpoints to "
+            "(c2sp.org/tlog-witness), separated by commas or spaces."
+        ),
+    )
+    witness_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The witnesses' cosignature verifier keys, in the order of witness_urls.",
+    )
+    witness_quorum: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "How many witnesses must cosign before a checkpoint is published. None means all."
+        ),
+    )
+
+    @field_validator("witness_urls", "witness_keys", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # Environment variables hold one string; neither URLs nor note keys contain commas or
+        # spaces, so either separates them.
+        if isinstance(value, str):
+            return value.replace(",", " ").split()
+        return value
+
+    @model_validator(mode="after")
+    def _witnesses_match(self) -> Settings:
+        if len(self.witness_urls) != len(self.witness_keys):
+            raise ValueError(
+                f"witness_urls: {len(self.witness_urls)} URLs but "
+                f"{len(self.witness_keys)} witness_keys; give one key per witness"
+            )
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witness_urls):
+            raise ValueError(
+                f"witness_quorum: {self.witness_quorum} is more than the "
+                f"{len(self.witness_urls)} witnesses configured"
+            )
+        return self
+
+    @property
+    def effective_witness_quorum(self) -> int:
+        """Cosignatures a checkpoint needs before it is published: all witnesses unless set."""
+        if self.witness_quorum is None:
+            return len(self.witness_urls)
+        return self.witness_quorum
 
     @field_validator("database_url")
     @classmethod
