@@ -2,7 +2,9 @@
 
 On first start the hub makes an Ed25519 key (``keys/hub.key``, signing its access tokens and
 credentials) and registers its operator as an organisation, writing the operator
-administrator's key file to ``operator.key`` in the data directory. Later starts load them.
+administrator's key file to ``operator.key`` in the data directory. It also makes the
+ledger's log key (``keys/ledger.skey``, a c2sp.org/signed-note private key named for the
+ledger's origin), which signs every checkpoint. Later starts load them.
 Several worker processes may start at once, so the work happens under a file lock and checks
 again inside it.
 
@@ -32,6 +34,10 @@ from bayflow.errors import ConfigurationError
 from bayflow.identity.keyfile import KeyFile, KeyPair
 from bayflow.identity.models import City, Jurisdiction, RegistryIdentifiers
 from bayflow.identity.service import IdentityService
+from bayflow.ledger.cosignature import CosignatureVerifier
+from bayflow.ledger.errors import LedgerError
+from bayflow.ledger.note import Ed25519Signer
+from bayflow.ledger.service import LogPolicy
 from bayflow.logs import get_logger
 from bayflow.store import Database
 from bayflow.store.identity import SqlIdentityRepository
@@ -101,6 +107,49 @@ def _create_hub_key(settings: Settings) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(SigningKey.generate().seed)
     _log.info("created the hub signing key", path=str(path))
+
+
+def ledger_key_path(settings: Settings) -> Path:
+    return settings.keys_dir / "ledger.skey"
+
+
+def _create_ledger_key(settings: Settings) -> None:
+    path = ledger_key_path(settings)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signer = Ed25519Signer.generate(settings.ledger_origin)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(f"{signer.skey}\n")
+    _log.info("created the ledger's log key", path=str(path), vkey=signer.verifier().vkey)
+
+
+def load_log_policy(settings: Settings) -> LogPolicy:
+    """The ledger's log key and witness policy, from the key file and the settings.
+
+    The key is named for the origin it signs (tlog-checkpoint), so a key made for one origin
+    is refused under another: changing the origin would silently start a different log.
+    """
+    path = ledger_key_path(settings)
+    try:
+        signer = Ed25519Signer.from_skey(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"the ledger has no log key at {path}: start the hub with `bayflow serve` once"
+        ) from exc
+    except (LedgerError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path} is not a signed-note private key") from exc
+    if signer.name != settings.ledger_origin:
+        raise ConfigurationError(
+            f"the log key {path} signs for {signer.name!r}, but BAYFLOW_LEDGER_ORIGIN is "
+            f"{settings.ledger_origin!r}"
+        )
+    try:
+        witnesses = tuple(CosignatureVerifier.from_vkey(key) for key in settings.witness_keys)
+    except LedgerError as exc:
+        raise ConfigurationError(f"BAYFLOW_WITNESS_KEYS: {exc.message}") from exc
+    return LogPolicy(signer, witnesses, settings.effective_witness_quorum)
 
 
 def _create_operator(settings: Settings, database: Database, clock: Clock) -> None:
@@ -198,6 +247,7 @@ def bootstrap(settings: Settings, database: Database, clock: Clock | None = None
     clock = clock or SystemClock()
     with _locked(settings.data_dir):
         _create_hub_key(settings)
+        _create_ledger_key(settings)
         _create_operator(settings, database, clock)
         _open_signing_authorities(settings, clock.now())
     return load_hub_keys(settings)
