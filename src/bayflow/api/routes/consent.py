@@ -19,6 +19,7 @@ from bayflow.store import Session
 from bayflow.store.consent import SqlConsentRepository
 from bayflow.store.exchange import SqlProductRepository
 from bayflow.store.identity import SqlIdentityRepository
+from bayflow.store.outbox import SqlNotifier
 
 __all__ = ["consent_service", "consent_view", "router"]
 
@@ -49,6 +50,7 @@ def consent_service(request: Request, session: Session) -> ConsentService:
         state.event_anchor(session),
         clock,
         hub_key=PrivateJWK.from_signing_key(state.lazy_hub_keys.keys().signing_key),
+        notifier=SqlNotifier(session, clock),
     )
 
 
