@@ -17,12 +17,16 @@ from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
 from bayflow.api.routes import consent, exchange, forms, health, oauth, orgs, signing, wallet
+from bayflow.api.routes.webhooks import router as webhooks_router
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
+from bayflow.crypto.jose import PrivateJWK
+from bayflow.exchange.dispatcher import WebhookDispatcher
 from bayflow.hub import HubKeys, load_hub_keys
 from bayflow.logs import configure_logging, get_logger
 from bayflow.store import Database, Session
+from bayflow.store.outbox import outbox_transaction
 
 __all__ = ["create_app"]
 
@@ -53,6 +57,18 @@ def _unanchored(_session: Session) -> EventAnchor:
     return UnsafeNoAnchor()
 
 
+def _webhook_dispatcher(app: FastAPI) -> WebhookDispatcher:
+    # One per worker process: the outbox's claims keep workers from sending a message twice.
+    state = app.state
+    database: Database = state.database
+    keys: _LazyHubKeys = state.lazy_hub_keys
+    return WebhookDispatcher(
+        lambda: outbox_transaction(database),
+        lambda: PrivateJWK.from_signing_key(keys.keys().signing_key),
+        state.clock,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -61,11 +77,13 @@ def create_app(
     hub_keys: HubKeys | None = None,
     event_anchor: Callable[[Session], EventAnchor] | None = None,
     configure_logs: bool = True,
+    dispatch_webhooks: bool = True,
 ) -> FastAPI:
     """Build the hub's HTTP application.
 
     ``database`` lets tests hand in a database they prepared; otherwise one is opened from the
-    settings and closed when the app shuts down.
+    settings and closed when the app shuts down. With ``dispatch_webhooks`` (the default) the
+    app sends the webhook outbox's messages in the background while it runs.
     """
     settings = settings or load_settings()
     if configure_logs:
@@ -76,7 +94,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _log.info("hub starting", database=db.display_url, version=__version__)
+        dispatcher = _webhook_dispatcher(_app) if dispatch_webhooks else None
+        if dispatcher is not None:
+            dispatcher.start()
         yield
+        if dispatcher is not None:
+            await dispatcher.aclose()
         if owns_database:
             db.dispose()
         _log.info("hub stopped")
@@ -106,6 +129,7 @@ def create_app(
     app.include_router(exchange.router)
     app.include_router(consent.router)
     app.include_router(signing.router)
+    app.include_router(webhooks_router)
     app.include_router(wallet.router)
     app.include_router(forms.router)
     return app
