@@ -43,6 +43,7 @@ from bayflow.identity.signing import (
     signing_role,
     verify_content,
 )
+from bayflow.ledger.entry import EntryKind
 from bayflow.ledger.proof import ProofBundle
 
 __all__ = ["register"]
@@ -114,6 +115,27 @@ def _ledger_index(item: Any) -> int | None:
         return int(item["index"])
     if isinstance(item, dict) and isinstance(item.get("proof"), str):
         return ProofBundle.from_text(item["proof"]).index
+    return None
+
+
+def _ledger_index_of(hub: BayflowClient, fingerprint: str) -> int | None:
+    """Where the hub's ledger holds this signature fingerprint; ``None`` if it does not.
+
+    A hub without the ledger answers 404 as for an unknown fingerprint: either way the
+    signature is not anchored there, which is reported, never a reason to reject it.
+    """
+    try:
+        body = hub.request(
+            "GET", f"/ledger/v1/status/{fingerprint}", auth=hub.key_file is not None
+        ).json()
+    except BayflowError:
+        return None
+    entries = body.get("entries") if isinstance(body, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("kind") == EntryKind.SIGNATURE.value:
+            index = _ledger_index(entry)
+            if index is not None:
+                return index
     return None
 
 
@@ -273,6 +295,7 @@ class _Signer:
     checks: dict[str, bool | None]
     problems: list[str] = field(default_factory=list)
     fingerprint: str | None = None
+    ledger_index: int | None = None
 
     @property
     def valid(self) -> bool:
@@ -291,7 +314,7 @@ class _Signer:
             **self.checks,
             "problems": self.problems,
             "fingerprint": self.fingerprint,
-            "ledger_index": None,
+            "ledger_index": self.ledger_index,
         }
 
 
@@ -424,7 +447,12 @@ def _print_report(
         )
         print(f"     checks       {checks}")
         if signer.fingerprint:
-            print(f"     fingerprint  sha256:{signer.fingerprint} (ledger: not anchored)")
+            anchored = (
+                f"ledger index {signer.ledger_index}"
+                if signer.ledger_index is not None
+                else "not anchored in the hub's ledger"
+            )
+            print(f"     fingerprint  sha256:{signer.fingerprint} ({anchored})")
         for problem in signer.problems:
             print(f"     problem      {problem}")
     names = {s.organisation_id: s.organisation for s in signers if s.organisation_id}
@@ -441,6 +469,29 @@ def _print_report(
             print(f"mandate: the signers may not bind {organisation} for {action}:")
             for reason in result["reasons"]:
                 print(f"  - {reason}")
+
+
+def _check_pdf(
+    hub: BayflowClient, content: bytes, ca: Path | None
+) -> tuple[list[_Signer], BayflowError | None]:
+    roots = [_read(ca)] if ca is not None else [fetch_ca_certificate(hub.url)]
+    reports = inspect_pdf(content, roots)
+    try:
+        raise_for_reports(reports)
+    except BayflowError as exc:
+        return _pdf_signers(reports), exc
+    return _pdf_signers(reports), None
+
+
+def _check_jws(
+    hub: BayflowClient, content: bytes, paths: Sequence[Path]
+) -> tuple[list[_Signer], BayflowError | None]:
+    signers, first_error = [], None
+    for path in paths:
+        signer, error = _jws_signer(hub, path, content)
+        signers.append(signer)
+        first_error = first_error or error
+    return signers, first_error
 
 
 def verify_signature(
@@ -478,22 +529,14 @@ def verify_signature(
         if not default_jws.exists():
             raise InvalidInput(f"{file} is not a PDF and {default_jws} does not exist: use --jws")
         jws = [default_jws]
-    first_error: BayflowError | None = None
     with _verifying_client(url, key, need_auth=action is not None) as hub:
         if as_pdf:
-            roots = [_read(ca)] if ca is not None else [fetch_ca_certificate(hub.url)]
-            reports = inspect_pdf(content, roots)
-            signers = _pdf_signers(reports)
-            try:
-                raise_for_reports(reports)
-            except BayflowError as exc:
-                first_error = exc
+            signers, first_error = _check_pdf(hub, content, ca)
         else:
-            signers = []
-            for path in jws or ():
-                signer, error = _jws_signer(hub, path, content)
-                signers.append(signer)
-                first_error = first_error or error
+            signers, first_error = _check_jws(hub, content, jws or [])
+        for signer in signers:
+            if signer.fingerprint:
+                signer.ledger_index = _ledger_index_of(hub, signer.fingerprint)
         mandates = _check_mandates(hub, signers, action, amount) if action else []
     if as_json:
         report = {"file": str(file), "signatures": [s.to_json() for s in signers]}
