@@ -11,6 +11,11 @@ one function and one entry. A measurement runs its operation in a loop for about
   draft-ietf-oauth-status-list §13.7 intends; its fetch is measured separately).
 - ``status_list_token_verify_per_s``: verify and inflate a 100,000-entry Status List Token.
 - ``sdjwt_issue_per_s``: issue a business registration credential with six disclosures.
+- ``token_issue_per_s``: RFC 7523 access tokens issued by ``TokenIssuer.exchange`` on the
+  embedded SQLite store, one transaction each as ``POST /oauth/token`` runs it: verify the
+  client's assertion, record its ``jti`` against replay, load the person and organisation,
+  sign the token. Each iteration also makes the client's assertion (one Ed25519 signature,
+  a few per cent of the time); HTTP is not included (see ``baseline.py`` for that floor).
 - ``pades_bb_sign_per_s``, ``pades_bt_sign_per_s``: PAdES signatures on a one-page PDF, a
   full ``sign_pdf`` each; B-T adds a time-stamp from the hub's RFC 3161 authority in process.
 - ``pades_bt_verify_per_s``: ``verify_pdf`` on that B-T document against the hub's CA
@@ -24,28 +29,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from _common import emit, log
+from bayflow.clock import FixedClock
+from bayflow.crypto.ed25519 import SigningKey
 from bayflow.crypto.jose import PrivateJWK, TrustedIssuers, sign_detached, verify_detached
+from bayflow.crypto.jwt import ed25519_thumbprint, encode
 from bayflow.crypto.pki import CertifiedKey, OrganisationalCA, SignerSubject
 from bayflow.crypto.tsa import LocalTimeStamper, TimestampAuthority
+from bayflow.identity.auth import ASSERTION_TYPE, TokenIssuer
 from bayflow.identity.credentials import (
     business_registration_claims,
     issue_credential,
     present,
     verify_presentation,
 )
+from bayflow.identity.models import City, Jurisdiction, RegistryIdentifiers
 from bayflow.identity.pdf import sign_pdf, verify_pdf
+from bayflow.identity.service import IdentityService
 from bayflow.identity.status_list import (
     StatusList,
     StatusListChecker,
     issue_status_list_token,
     verify_status_list_token,
 )
+from bayflow.store import Database, upgrade
+from bayflow.store.identity import SqlIdentityRepository
 from pades import one_page_pdf
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -197,11 +212,61 @@ def pades_bt_verify(seconds: float) -> float:
     return rate(lambda: verify_pdf(signed, roots, now=later), seconds)
 
 
+def token_issue(seconds: float) -> float:
+    clock = FixedClock(NOW)
+    client, hub_key = SigningKey.generate(), SigningKey.generate()
+    with tempfile.TemporaryDirectory() as directory:
+        database = Database(f"sqlite:///{directory}/bench.db")
+        upgrade(database)
+        with database.transaction() as session:
+            registration = IdentityService(
+                SqlIdentityRepository(session), clock
+            ).register_organisation(
+                legal_name_en="Qianhai Bayline Logistics Co., Ltd.",
+                legal_name_zh=None,
+                jurisdiction=Jurisdiction.CN,
+                city=City.SHENZHEN,
+                identifiers=RegistryIdentifiers(cn_uscc="91440300MA5G7K2P0C"),
+                administrator_name="Chen Wei",
+                administrator_name_zh=None,
+                administrator_public_key=client.public_key,
+                organisation_public_key=SigningKey.generate().public_key,
+            )
+        person, kid = registration.administrator.id, ed25519_thumbprint(client.public_key)
+        claims = {
+            "iss": person,
+            "sub": person,
+            "aud": f"{HUB}/oauth/token",
+            "iat": int(NOW.timestamp()),
+            "exp": int((NOW + timedelta(seconds=60)).timestamp()),
+        }
+
+        def one() -> object:
+            assertion = encode({**claims, "jti": secrets.token_urlsafe(16)}, client, kid=kid)
+            with database.transaction() as session:
+                issuer = TokenIssuer(
+                    SqlIdentityRepository(session), signing_key=hub_key, issuer=HUB, clock=clock
+                )
+                return issuer.exchange(
+                    grant_type="client_credentials",
+                    client_assertion_type=ASSERTION_TYPE,
+                    client_assertion=assertion,
+                    scope=None,
+                    audiences={f"{HUB}/oauth/token"},
+                )
+
+        try:
+            return rate(one, seconds)
+        finally:
+            database.dispose()
+
+
 MEASUREMENTS: dict[str, Callable[[float], float]] = {
     "jws_verify_per_s": jws_verify,
     "sdjwt_presentation_verify_per_s": presentation_verify,
     "status_list_token_verify_per_s": status_list_token_verify,
     "sdjwt_issue_per_s": issue,
+    "token_issue_per_s": token_issue,
     "pades_bb_sign_per_s": pades_bb_sign,
     "pades_bt_sign_per_s": pades_bt_sign,
     "pades_bt_verify_per_s": pades_bt_verify,
