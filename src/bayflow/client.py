@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -26,13 +27,14 @@ from bayflow.clock import Clock, SystemClock
 from bayflow.consent.lifecycle import ConsentAction, ConsentEvent, ConsentState, next_state
 from bayflow.consent.models import ConsentTerms
 from bayflow.consent.signing import sign_event
-from bayflow.crypto.jose import PrivateJWK
+from bayflow.crypto.jose import PrivateJWK, PublicJWK, b64url_encode
 from bayflow.crypto.jwt import encode
 from bayflow.errors import BayflowError, StoreUnavailable
+from bayflow.exchange.envelope import Envelope, open_payload
 from bayflow.identity.auth import ASSERTION_TYPE
 from bayflow.identity.keyfile import KeyFile
 
-__all__ = ["BayflowClient", "HubUnreachable", "error_from_problem"]
+__all__ = ["BayflowClient", "FetchedData", "HubUnreachable", "error_from_problem"]
 
 # Renew a little before expiry so a token never lapses between check and use.
 _RENEW_BEFORE = timedelta(seconds=30)
@@ -248,3 +250,71 @@ class BayflowClient:
         body = {"event": sign_event(event, self._person_jwk()), "version": terms.version}
         result: dict[str, Any] = self.post(f"/consent/v1/consents/{consent_id}/events", body)
         return result
+
+    # Data ---------------------------------------------------------------------------------
+
+    def provider_key(self, provider: str, kid: str) -> PublicJWK:
+        """A provider organisation's key, from its did:web document (retired keys included)."""
+        document = self.request("GET", f"/orgs/{provider}/did.json", auth=False).json()
+        for method in document.get("verificationMethod", []):
+            jwk = method.get("publicKeyJwk", {})
+            if jwk.get("kid") == kid:
+                return PublicJWK.from_dict(
+                    {k: v for k, v in jwk.items() if k != "kid"} | {"kid": kid}
+                )
+        raise BayflowError(f"provider {provider} publishes no key {kid}")
+
+    def fetch_data(
+        self,
+        consent_id: str,
+        provider: str,
+        product: str,
+        *,
+        data_from: str | None = None,
+        data_to: str | None = None,
+    ) -> FetchedData:
+        """Fetch under a consent; decrypt locally and check the provider's signature.
+
+        The hub only ever sees the ciphertext: the payload is opened here, with the key file's
+        X25519 key, which is created (and saved by the caller) on first use.
+        """
+        if self.key_file is None or self.key_file.encryption_key is None:
+            raise BayflowError(
+                "this client's key file has no encryption key (see with_encryption_key)"
+            )
+        encryption = self.key_file.encryption_key
+        body = {
+            "consent_id": consent_id,
+            "provider": provider,
+            "product": product,
+            "data_from": data_from,
+            "data_to": data_to,
+            "consumer_key": b64url_encode(encryption.public_key.to_bytes()),
+            "consumer_kid": encryption.kid,
+        }
+        response = self.request("POST", "/exchange/v1/requests", json=body)
+        envelope = Envelope.from_bytes(response.content)
+        request_id = response.headers["Bayflow-Request-Id"]
+        plaintext, content_type = open_payload(
+            envelope,
+            consumer_private_x25519=encryption.private_key,
+            provider_public=self.provider_key(provider, envelope.header.provider_kid),
+            consent_id=consent_id,
+            request_id=request_id,
+        )
+        return FetchedData(
+            plaintext=plaintext,
+            content_type=content_type,
+            request_id=request_id,
+            receipt=response.headers["Bayflow-Receipt"],
+            ciphertext_sha256=envelope.ciphertext_digest.hex(),
+        )
+
+
+@dataclass(frozen=True)
+class FetchedData:
+    plaintext: bytes
+    content_type: str
+    request_id: str
+    receipt: str
+    ciphertext_sha256: str

@@ -16,13 +16,24 @@ from prometheus_client import CollectorRegistry
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
-from bayflow.api.routes import consent, exchange, forms, health, oauth, orgs, signing, wallet
+from bayflow.api.routes import (
+    consent,
+    exchange,
+    forms,
+    health,
+    oauth,
+    orgs,
+    relay,
+    signing,
+    wallet,
+)
 from bayflow.api.routes.webhooks import router as webhooks_router
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.exchange.dispatcher import WebhookDispatcher
+from bayflow.exchange.gate import TransferGate, UnsafeOpenGate
 from bayflow.hub import HubKeys, load_hub_keys
 from bayflow.logs import configure_logging, get_logger
 from bayflow.store import Database, Session
@@ -76,6 +87,7 @@ def create_app(
     clock: Clock | None = None,
     hub_keys: HubKeys | None = None,
     event_anchor: Callable[[Session], EventAnchor] | None = None,
+    transfer_gate: TransferGate | None = None,
     configure_logs: bool = True,
     dispatch_webhooks: bool = True,
 ) -> FastAPI:
@@ -121,6 +133,8 @@ def create_app(
     app.state.lazy_hub_keys = lazy_keys
     app.state.issuer = settings.effective_public_url
     app.state.event_anchor = event_anchor or _unanchored
+    # NOTE(compliance): the rules engine becomes the gate once it exists (issue 6).
+    app.state.transfer_gate = transfer_gate or UnsafeOpenGate()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
     app.include_router(health.router)
@@ -128,6 +142,7 @@ def create_app(
     app.include_router(orgs.router)
     app.include_router(exchange.router)
     app.include_router(consent.router)
+    app.include_router(relay.router)
     app.include_router(signing.router)
     app.include_router(webhooks_router)
     app.include_router(wallet.router)

@@ -378,6 +378,16 @@ class Envelope:
             self._digest = hashlib.sha256(self.ciphertext).digest()
         return self._digest
 
+    def receipt(self) -> str:
+        """The provider's signed header as an ordinary compact JWS: the delivery receipt.
+
+        The detached signature with its header re-attached (RFC 7515 Appendix F, reversed):
+        anyone with the provider's public key can check it, and it names the consent, the
+        request and the SHA-256 of the ciphertext, without a byte of the payload.
+        """
+        protected, _, signature = self.signature.split(".")
+        return f"{protected}.{b64url_encode(self.header_bytes)}.{signature}"
+
     def to_bytes(self) -> bytes:
         signature = self.signature.encode("ascii")
         return b"".join(

@@ -4,6 +4,8 @@
 
     InvalidInput (bayflow.errors)
     └── InvalidProduct             a data product's description is ill-formed
+    AuthenticationFailed (bayflow.errors)
+    └── RoutedRequestInvalid       a provider got a request the hub did not sign for it
     PermissionDenied (bayflow.errors)
     └── TransferRefused            the cross-boundary transfer gate said no
     StoreUnavailable (bayflow.errors)
@@ -17,7 +19,13 @@
 
 from __future__ import annotations
 
-from bayflow.errors import InvalidInput, PermissionDenied, StoreUnavailable, VerificationFailed
+from bayflow.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    PermissionDenied,
+    StoreUnavailable,
+    VerificationFailed,
+)
 
 __all__ = [
     "InvalidProduct",
@@ -73,3 +81,8 @@ class WebhookReplayed(WebhookRejected):
 
     slug = "webhook-replayed"
     title = "Webhook delivery replayed"
+
+
+class RoutedRequestInvalid(AuthenticationFailed):
+    slug = "routed-request-invalid"
+    title = "Routed request refused"

@@ -13,23 +13,26 @@ A key file is a small JSON document, readable only by its owner (mode 0600)::
 
 ``person_key`` authenticates the person (RFC 7523 client assertions) and signs as them.
 ``organisation_key`` signs as the organisation (a provider's payloads, receipts); only an
-organisation's administrators hold it, so it is optional. The private parts never leave the
-file: the hub is only ever sent public keys.
+organisation's administrators hold it, so it is optional. ``encryption_key`` (X25519, RFC 7748)
+is what providers seal payloads to (HPKE, RFC 9180); it is made the first time the holder
+fetches data. The private parts never leave the file: the hub is only ever sent public keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bayflow.crypto import hpke
 from bayflow.crypto.ed25519 import SigningKey
 from bayflow.crypto.jwt import b64url_decode, b64url_encode, ed25519_thumbprint
 from bayflow.errors import ConfigurationError, InvalidInput
 
-__all__ = ["KEY_FILE_TYPE", "KeyFile", "KeyPair"]
+__all__ = ["KEY_FILE_TYPE", "EncryptionKey", "KeyFile", "KeyPair"]
 
 KEY_FILE_TYPE = "bayflow-key/1"
 
@@ -67,12 +70,54 @@ class KeyPair:
 
 
 @dataclass(frozen=True)
+class EncryptionKey:
+    """An X25519 key pair for receiving HPKE-sealed payloads."""
+
+    private_key: hpke.PrivateKey
+
+    @classmethod
+    def generate(cls) -> EncryptionKey:
+        return cls(hpke.PrivateKey.generate())
+
+    @property
+    def public_key(self) -> hpke.PublicKey:
+        return self.private_key.public_key
+
+    @property
+    def kid(self) -> str:
+        # RFC 7638 thumbprint of the OKP X25519 JWK (RFC 8037 §2).
+        x = b64url_encode(self.public_key.to_bytes())
+        canonical = '{"crv":"X25519","kty":"OKP","x":"' + x + '"}'
+        return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "alg": "X25519",
+            "kid": self.kid,
+            "seed": b64url_encode(self.private_key.to_bytes()),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> EncryptionKey:
+        if not isinstance(data, dict) or data.get("alg") != "X25519":
+            raise InvalidInput("key file: encryption_key is not an X25519 key")
+        seed = data.get("seed")
+        if not isinstance(seed, str):
+            raise InvalidInput("key file: encryption_key has no seed")
+        key = cls(hpke.PrivateKey.from_bytes(b64url_decode(seed)))
+        if data.get("kid") != key.kid:
+            raise InvalidInput("key file: encryption_key kid does not match its key")
+        return key
+
+
+@dataclass(frozen=True)
 class KeyFile:
     hub: str
     organisation: str
     person: str
     person_key: KeyPair
     organisation_key: KeyPair | None = None
+    encryption_key: EncryptionKey | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -84,6 +129,8 @@ class KeyFile:
         }
         if self.organisation_key is not None:
             data["organisation_key"] = self.organisation_key.to_json()
+        if self.encryption_key is not None:
+            data["encryption_key"] = self.encryption_key.to_json()
         return data
 
     @classmethod
@@ -94,6 +141,7 @@ class KeyFile:
             if not isinstance(data.get(field), str):
                 raise InvalidInput(f"key file: missing {field}")
         org_key = data.get("organisation_key")
+        enc_key = data.get("encryption_key")
         return cls(
             hub=data["hub"],
             organisation=data["organisation"],
@@ -102,6 +150,7 @@ class KeyFile:
             organisation_key=(
                 KeyPair.from_json(org_key, "organisation_key") if org_key is not None else None
             ),
+            encryption_key=EncryptionKey.from_json(enc_key) if enc_key is not None else None,
         )
 
     def write(self, path: Path, *, overwrite: bool = False) -> None:

@@ -1,0 +1,246 @@
+"""``POST /exchange/v1/requests``: check, route to the provider, relay only ciphertext.
+
+The hub holds the database transaction only around its own decisions, never across the call
+to the provider: (1) authorise and journal the request, (2) call the provider, (3) check the
+envelope it returns and record the delivery and its receipt. The payload passes through as
+opaque bytes; the hub keeps the SHA-256 of the ciphertext and the provider's signed receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from bayflow.api.auth import PrincipalDep
+from bayflow.api.routes.consent import consent_service
+from bayflow.consent.models import ProductScope
+from bayflow.crypto import hpke
+from bayflow.crypto.errors import CryptoError
+from bayflow.crypto.jose import PrivateJWK, PublicJWK, b64url_decode
+from bayflow.errors import InvalidInput
+from bayflow.exchange.envelope import Envelope
+from bayflow.exchange.errors import PayloadRejected, ProviderUnavailable
+from bayflow.exchange.requests import DataRequest, ExchangeService
+from bayflow.exchange.routing import RoutedRequest, sign_routed_request
+from bayflow.identity.auth import Principal, Scope
+from bayflow.identity.models import KeyOwner
+from bayflow.identity.service import IdentityService
+from bayflow.ledger.entry import EntryKind
+from bayflow.store import Session
+from bayflow.store.exchange import SqlProductRepository
+from bayflow.store.identity import SqlIdentityRepository
+from bayflow.store.requests import SqlRequestRepository
+
+__all__ = ["ENVELOPE_MEDIA_TYPE", "RECEIPT_SCHEMA", "router"]
+
+router = APIRouter(prefix="/exchange/v1", tags=["interchange"])
+
+ENVELOPE_MEDIA_TYPE = "application/vnd.bayflow.envelope"
+RECEIPT_SCHEMA = "bayflow-receipt/1"
+# One provider answer may be large (up to the envelope's limit) and slow to assemble.
+_PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class DataRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    consent_id: str
+    provider: str
+    product: str
+    data_from: date | None = Field(default=None, description="First date of data wanted")
+    data_to: date | None = Field(default=None, description="Last date of data wanted")
+    consumer_key: str = Field(description="The consumer's X25519 public key, base64url")
+    consumer_kid: str = Field(description="The consumer's id for that key")
+
+
+def _exchange(request: Request, session: Session) -> ExchangeService:
+    state = request.app.state
+    identity = IdentityService(SqlIdentityRepository(session), state.clock)
+    return ExchangeService(
+        SqlRequestRepository(session),
+        SqlProductRepository(session),
+        consent_service(request, session),
+        identity=identity,
+        gate=state.transfer_gate,
+        clock=state.clock,
+    )
+
+
+def _authorise(
+    request: Request, principal: Principal, body: DataRequestBody, consumer_key: hpke.PublicKey
+) -> tuple[DataRequest, str, str]:
+    with request.app.state.database.transaction() as session:
+        exchange = _exchange(request, session)
+        data_request, product = exchange.authorise(
+            caller_person=principal.person_id,
+            caller_org=principal.organisation_id,
+            consent_id=body.consent_id,
+            product=ProductScope(body.provider, body.product),
+            data_from=_start_of(body.data_from),
+            data_to=_start_of(body.data_to),
+        )
+        record = consent_service(request, session).get(
+            body.consent_id, viewer_org=principal.organisation_id
+        )
+        identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
+        owner = identity.organisation(record.terms.data_owner)
+        ids = {k: v for k, v in vars_of(owner.identifiers).items() if v}
+        routed = RoutedRequest(
+            hub=request.app.state.issuer,
+            provider=body.provider,
+            request_id=data_request.id,
+            consent_id=body.consent_id,
+            data_owner=owner.id,
+            data_owner_identifiers=ids,
+            consumer=principal.organisation_id,
+            product=body.product,
+            data_from=body.data_from.isoformat() if body.data_from else None,
+            data_to=body.data_to.isoformat() if body.data_to else None,
+            consumer_key=consumer_key,
+            consumer_kid=body.consumer_kid,
+            issued_at=request.app.state.clock.now(),
+        )
+        hub_key = PrivateJWK.from_signing_key(request.app.state.lazy_hub_keys.keys().signing_key)
+        return data_request, product.endpoint, sign_routed_request(routed, hub_key)
+
+
+def _start_of(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def vars_of(identifiers: Any) -> dict[str, str | None]:
+    return {
+        "hk_brn": identifiers.hk_brn,
+        "cn_uscc": identifiers.cn_uscc,
+        "mo_registration": identifiers.mo_registration,
+        "lei": identifiers.lei,
+    }
+
+
+def _settle(
+    request: Request,
+    data_request: DataRequest,
+    envelope: Envelope | None,
+    consumer_key: hpke.PublicKey,
+    failure: str | None,
+) -> str:
+    """Check the envelope and record the delivery (or the failure); returns the receipt."""
+    with request.app.state.database.transaction() as session:
+        exchange = _exchange(request, session)
+        if envelope is None:
+            exchange.failed(data_request, failure or "the provider did not answer")
+            return ""
+        identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
+        keys = [
+            k
+            for k in identity.keys_of(data_request.provider)
+            if k.owner is KeyOwner.ORGANISATION and k.kid == envelope.header.provider_kid
+        ]
+        if not keys:
+            exchange.failed(data_request, "the envelope is signed by an unknown key")
+            raise PayloadRejected("the provider signed with a key Corp ID does not know")
+        try:
+            envelope.check_relay(
+                data_request.consent_id,
+                data_request.id,
+                PublicJWK.from_ed25519(keys[0].public_key),
+                consumer_public=consumer_key,
+            )
+        except CryptoError as exc:
+            exchange.failed(data_request, f"envelope refused: {exc.message}")
+            raise PayloadRejected(
+                f"the provider's answer failed the hub's checks: {exc.message}"
+            ) from exc
+        receipt = envelope.receipt()
+        exchange.delivered(
+            data_request, ciphertext_digest=envelope.ciphertext_digest, receipt=receipt
+        )
+        request.app.state.event_anchor(session).anchor(
+            kind=EntryKind.ACCESS_RECEIPT,
+            digest=hashlib.sha256(receipt.encode("ascii")).digest(),
+            schema=RECEIPT_SCHEMA,
+            issuer=data_request.provider,
+        )
+        return receipt
+
+
+async def _call_provider(request: Request, endpoint: str, routed: str) -> Envelope:
+    client: httpx.AsyncClient | None = getattr(request.app.state, "provider_http", None)
+    if client is None:
+        client = httpx.AsyncClient(timeout=_PROVIDER_TIMEOUT)
+        request.app.state.provider_http = client
+    try:
+        response = await client.post(endpoint, json={"request": routed})
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"the provider did not answer: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise ProviderUnavailable(f"the provider answered HTTP {response.status_code}")
+    try:
+        return Envelope.from_bytes(response.content)
+    except CryptoError as exc:
+        raise PayloadRejected(f"the provider's answer is not an envelope: {exc.message}") from exc
+
+
+@router.post(
+    "/requests",
+    summary="Fetch data under a consent: checked, routed, relayed as ciphertext",
+    response_class=Response,
+    responses={200: {"content": {ENVELOPE_MEDIA_TYPE: {}}, "description": "The sealed payload"}},
+)
+async def fetch(body: DataRequestBody, principal: PrincipalDep, request: Request) -> Response:
+    principal.require(Scope.EXCHANGE)
+    try:
+        consumer_key = hpke.PublicKey.from_bytes(b64url_decode(body.consumer_key))
+    except (CryptoError, ValueError) as exc:
+        raise InvalidInput(
+            "consumer_key is not an X25519 public key (32 bytes, base64url)"
+        ) from exc
+    data_request, endpoint, routed = await run_in_threadpool(
+        _authorise, request, principal, body, consumer_key
+    )
+    try:
+        envelope = await _call_provider(request, endpoint, routed)
+    except (ProviderUnavailable, PayloadRejected) as exc:
+        await run_in_threadpool(_settle, request, data_request, None, consumer_key, exc.message)
+        raise
+    receipt = await run_in_threadpool(_settle, request, data_request, envelope, consumer_key, None)
+    return Response(
+        content=envelope.to_bytes(),
+        media_type=ENVELOPE_MEDIA_TYPE,
+        headers={"Bayflow-Request-Id": data_request.id, "Bayflow-Receipt": receipt},
+    )
+
+
+@router.get("/consents/{consent_id}/accesses", summary="Every request made under a consent")
+def accesses(consent_id: str, principal: PrincipalDep, request: Request) -> list[dict[str, Any]]:
+    principal.require(Scope.EXCHANGE)
+    with request.app.state.database.transaction() as session:
+        journal = _exchange(request, session).accesses(
+            consent_id, viewer_org=principal.organisation_id
+        )
+        return [
+            {
+                "id": r.id,
+                "consent_id": r.consent_id,
+                "consent_version": r.consent_version,
+                "consumer": r.consumer,
+                "provider": r.provider,
+                "product": r.product,
+                "status": r.status.value,
+                "created_at": r.created_at.isoformat(),
+                "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+                "ciphertext_sha256": r.ciphertext_digest.hex() if r.ciphertext_digest else None,
+                "receipt": r.receipt,
+                "receipt_digest": (
+                    hashlib.sha256(r.receipt.encode("ascii")).hexdigest() if r.receipt else None
+                ),
+                "failure": r.failure,
+            }
+            for r in journal
+        ]

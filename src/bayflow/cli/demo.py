@@ -1,0 +1,456 @@
+"""``bayflow demo loan``: the reference scenario, end to end, on loopback.
+
+Starts a hub and two data providers as their own processes with a temporary database, then
+walks ../shared/SCENARIO.md: a Shenzhen company's working-capital loan at a Hong Kong bank.
+Every step is printed; the command exits non-zero at the first step that does not go as the
+story says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from bayflow.client import BayflowClient
+from bayflow.consent.lifecycle import ConsentAction
+from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
+from bayflow.crypto.jose import CompactJWS, PublicJWK
+from bayflow.crypto.jwt import b64url_encode
+from bayflow.errors import BayflowError
+from bayflow.identity.keyfile import EncryptionKey, KeyFile, KeyPair
+from bayflow.identity.models import Jurisdiction
+from bayflow.ids import new_id
+
+demo_group = typer.Typer(help="Run the reference scenario end to end.", no_args_is_help=True)
+
+
+class DemoFailed(BayflowError):
+    slug = "demo-failed"
+    title = "Demo step failed"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[None]:
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments.
+            [sys.executable, "-m", "bayflow", *args], env=env, stdout=out, stderr=out
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise DemoFailed(f"{args[0]} exited early; see {log}")
+            try:
+                httpx.get(health, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise DemoFailed(f"{args[0]} did not start; see {log}") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+class _Story:
+    def __init__(self) -> None:
+        self.step = 0
+
+    def __call__(self, title: str, action: Callable[[], str]) -> None:
+        self.step += 1
+        print(f"{self.step:2d}. {title}", flush=True)
+        try:
+            detail = action()
+        except BayflowError as exc:
+            raise DemoFailed(f"step {self.step} ({title}) failed: {exc.message}") from exc
+        for line in detail.splitlines():
+            print(f"    {line}", flush=True)
+
+
+def _einvoices() -> list[dict[str, Any]]:
+    rows = []
+    for months_ago in range(24):
+        year, month = divmod(2026 * 12 + 9 - months_ago, 12)
+        rows.append(
+            {
+                "period": f"{year}-{month + 1:02d}",
+                "invoices": 40 + months_ago % 7,
+                "total_sales_cny": 1_200_000 + 15_000 * (months_ago % 5),
+                "total_tax_cny": 156_000 + 1_950 * (months_ago % 5),
+            }
+        )
+    return rows
+
+
+def _bills() -> str:
+    lines = ["period,kwh,amount_hkd,premises"]
+    for months_ago in range(12):
+        year, month = divmod(2026 * 12 + 9 - months_ago, 12)
+        kwh, amount = 18_000 + 250 * months_ago, 25_000 + 300 * months_ago
+        lines.append(f"{year}-{month + 1:02d},{kwh},{amount},Kwai Chung warehouse")
+    return "\n".join(lines) + "\n"
+
+
+def _register(operator: BayflowClient, home: Path, name: str, **fields: Any) -> KeyFile:
+    admin, org_key = KeyPair.generate(), KeyPair.generate()
+    result = operator.post(
+        "/orgs",
+        {
+            "legal_name_en": name,
+            "legal_name_zh": fields["zh"],
+            "jurisdiction": fields["jurisdiction"],
+            "city": fields["city"],
+            "identifiers": fields["identifiers"],
+            "administrator": {
+                "name": f"{name} administrator",
+                "public_key": b64url_encode(admin.public_key),
+            },
+            "organisation_public_key": b64url_encode(org_key.public_key),
+        },
+    )
+    key_file = KeyFile(
+        operator.url,
+        result["organisation"]["id"],
+        result["administrator"]["id"],
+        admin,
+        org_key,
+        EncryptionKey.generate(),
+    )
+    key_file.write(home / f"{fields['slug']}.key")
+    return key_file
+
+
+@demo_group.command("loan")
+def loan(
+    keep: Annotated[bool, typer.Option(help="Keep the temporary folder for inspection.")] = False,
+) -> None:
+    """A Shenzhen SME's loan at a Hong Kong bank, with consent, fetches and revocation."""
+    with ExitStack() as stack:
+        home = (
+            Path(tempfile.mkdtemp(prefix="bayflow-demo-"))
+            if keep
+            else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bayflow-demo-")))
+        )
+        _run(stack, home)
+        if keep:
+            print(f"files kept in {home}")
+
+
+def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one story, in order.
+    story = _Story()
+    hub_port = _free_port()
+    hub_url = f"http://127.0.0.1:{hub_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYFLOW_")}
+    env |= {
+        "BAYFLOW_DATA_DIR": str(home / "hub"),
+        "BAYFLOW_PUBLIC_URL": hub_url,
+        "BAYFLOW_LOG_LEVEL": "warning",
+    }
+    parties: dict[str, KeyFile] = {}
+    people: dict[str, KeyFile] = {}
+    ctx: dict[str, Any] = {}
+
+    def start_hub() -> str:
+        subprocess.run(
+            [sys.executable, "-m", "bayflow", "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        stack.enter_context(
+            _process(
+                ["serve", "--port", str(hub_port)], env, f"{hub_url}/healthz", home / "hub.log"
+            )
+        )
+        return f"hub on {hub_url}, database in {home / 'hub'}"
+
+    story("Start the hub", start_hub)
+    operator = stack.enter_context(
+        BayflowClient(hub_url, KeyFile.read(home / "hub" / "operator.key"))
+    )
+
+    def admit() -> str:
+        specs = [
+            (
+                "bayline",
+                "Qianhai Bayline Logistics Co., Ltd.",
+                "深圳前海湾线物流有限公司",
+                "CN",
+                "Shenzhen",
+                {"cn_uscc": "91440300MA5G7K2P0C"},
+            ),
+            (
+                "lionrock",
+                "Lion Rock Bank Limited",
+                "獅子山銀行有限公司",
+                "HK",
+                "Hong Kong",
+                {"hk_brn": "12345678"},
+            ),
+            (
+                "pearlriver",
+                "Pearl River e-Invoice Services Co., Ltd.",
+                "珠江电子发票服务有限公司",
+                "CN",
+                "Zhuhai",
+                {"cn_uscc": "91440400MA5H3Q8R0D"},
+            ),
+            (
+                "victoria",
+                "Victoria Harbour Utilities Limited",
+                "維港公用事業有限公司",
+                "HK",
+                "Hong Kong",
+                {"hk_brn": "87654321"},
+            ),
+        ]
+        lines = []
+        for slug, name, zh, jurisdiction, city, identifiers in specs:
+            parties[slug] = _register(
+                operator,
+                home,
+                name,
+                slug=slug,
+                zh=zh,
+                jurisdiction=jurisdiction,
+                city=city,
+                identifiers=identifiers,
+            )
+            lines.append(f"{parties[slug].organisation}  {name} ({jurisdiction}, {city})")
+        return "\n".join(lines)
+
+    story("The operator admits the four organisations (Corp ID)", admit)
+
+    def staff() -> str:
+        with BayflowClient(hub_url, parties["bayline"]) as bayline:
+            for slug, name, roles in (
+                ("chen", "Chen Wei", ["director"]),
+                ("li", "Li Na", ["delegate"]),
+            ):
+                pair = KeyPair.generate()
+                person = bayline.post(
+                    f"/orgs/{parties['bayline'].organisation}/people",
+                    {"name": name, "roles": roles, "public_key": b64url_encode(pair.public_key)},
+                )
+                people[slug] = KeyFile(hub_url, parties["bayline"].organisation, person["id"], pair)
+            bayline.post(
+                f"/orgs/{parties['bayline'].organisation}/mandates",
+                {
+                    "description": "one director alone up to RMB 2,000,000",
+                    "role": "director",
+                    "min_signers": 1,
+                    "limit": {"currency": "CNY", "amount": "2000000"},
+                },
+            )
+        with BayflowClient(hub_url, parties["lionrock"]) as bank:
+            pair = KeyPair.generate()
+            person = bank.post(
+                f"/orgs/{parties['lionrock'].organisation}/people",
+                {"name": "Wong Ka Ming", "roles": [], "public_key": b64url_encode(pair.public_key)},
+            )
+            people["wong"] = KeyFile(
+                hub_url,
+                parties["lionrock"].organisation,
+                person["id"],
+                pair,
+                encryption_key=EncryptionKey.generate(),
+            )
+        return (
+            "Bayline: Chen Wei (director, may sign alone up to RMB 2,000,000), Li Na (delegate)\n"
+            "Lion Rock Bank: Wong Ka Ming (credit officer)"
+        )
+
+    story("Bayline records its director's mandate and its delegate", staff)
+
+    def providers() -> str:
+        lines = []
+        for slug, product, title, zh, held_in, city, pi, fmt, content in (
+            (
+                "pearlriver",
+                "vat-einvoices",
+                "VAT e-invoices",
+                "增值税电子发票",
+                "CN",
+                "Zhuhai",
+                True,
+                "json",
+                json.dumps(_einvoices()),
+            ),
+            (
+                "victoria",
+                "electricity-bills",
+                "Electricity bills",
+                "電費單",
+                "HK",
+                "Hong Kong",
+                False,
+                "csv",
+                _bills(),
+            ),
+        ):
+            port = _free_port()
+            data = home / slug / product
+            data.mkdir(parents=True)
+            (data / f"91440300MA5G7K2P0C.{fmt}").write_text(content, encoding="utf-8")
+            with BayflowClient(hub_url, parties[slug]) as provider:
+                provider.post(
+                    "/exchange/v1/products",
+                    {
+                        "id": product,
+                        "title_en": title,
+                        "title_zh": zh,
+                        "json_schema": {"type": "object"},
+                        "personal_information": pi,
+                        "held_in": held_in,
+                        "held_in_city": city,
+                        "endpoint": f"http://127.0.0.1:{port}/deliver",
+                    },
+                )
+            stack.enter_context(
+                _process(
+                    [
+                        "provider",
+                        "serve",
+                        "--data",
+                        str(home / slug),
+                        "--key",
+                        str(home / f"{slug}.key"),
+                        "--hub",
+                        hub_url,
+                        "--port",
+                        str(port),
+                    ],
+                    env,
+                    f"http://127.0.0.1:{port}/healthz",
+                    home / f"{slug}.log",
+                )
+            )
+            lines.append(f"{title} from {parties[slug].organisation} on port {port}")
+        return "\n".join(lines)
+
+    story("The two data providers publish their products and start serving", providers)
+
+    wong = stack.enter_context(BayflowClient(hub_url, people["wong"]))
+
+    def request() -> str:
+        now = datetime.now(UTC).replace(microsecond=0)
+        terms = ConsentTerms(
+            id=new_id("con"),
+            version=1,
+            data_owner=parties["bayline"].organisation,
+            consumer=parties["lionrock"].organisation,
+            products=(
+                ProductScope(parties["pearlriver"].organisation, "vat-einvoices"),
+                ProductScope(parties["victoria"].organisation, "electricity-bills"),
+            ),
+            purpose_code="credit-assessment",
+            purpose_text="credit assessment for a working-capital loan",
+            data_from=date(2024, 11, 1),
+            data_to=date(2026, 10, 31),
+            fetch_type=FetchType.PERIODIC,
+            frequency=Frequency(FrequencyUnit.MONTH, 1),
+            data_life=timedelta(days=90),
+            expires_at=now + timedelta(days=182),
+            origin=Jurisdiction.CN,
+            destination=Jurisdiction.HK,
+            created_at=now,
+        )
+        view = wong.request_consent(terms)
+        ctx["consent"] = terms.id
+        return (
+            f"consent {terms.id}: {view['state']}; 1 fetch a month for 6 months, data life 90 days"
+        )
+
+    story("Lion Rock Bank asks Bayline for consent", request)
+
+    def li_tries() -> str:
+        with BayflowClient(hub_url, people["li"]) as li:
+            try:
+                li.act_on_consent(ctx["consent"], ConsentAction.APPROVE)
+            except BayflowError as exc:
+                return f"refused, as it should be: {exc.message}"
+        raise DemoFailed("Li Na's approval was accepted; she holds no mandate")
+
+    story("Li Na (delegate) tries to approve", li_tries)
+
+    def chen_approves() -> str:
+        with BayflowClient(hub_url, people["chen"]) as chen:
+            view = chen.act_on_consent(ctx["consent"], ConsentAction.APPROVE)
+        return f"signed by Chen Wei; consent is {view['state']}"
+
+    story("Chen Wei (director) approves by signing", chen_approves)
+
+    def fetch() -> str:
+        lines = []
+        for slug, product in (("pearlriver", "vat-einvoices"), ("victoria", "electricity-bills")):
+            got = wong.fetch_data(
+                ctx["consent"],
+                parties[slug].organisation,
+                product,
+                data_from="2024-11-01",
+                data_to="2026-10-31",
+            )
+            records = json.loads(got.plaintext)["records"]
+            receipt = CompactJWS.parse(got.receipt)
+            key = wong.provider_key(parties[slug].organisation, receipt.kid or "")
+            receipt.verify(PublicJWK.from_dict(key.to_dict()))
+            lines.append(
+                f"{product}: {len(records)} records decrypted by the bank; "
+                f"receipt signed by the provider, ciphertext sha256 {got.ciphertext_sha256[:16]}…"
+            )
+        return "\n".join(lines)
+
+    story("The bank fetches both products: sealed to its key, relayed as ciphertext", fetch)
+
+    def journal() -> str:
+        with BayflowClient(hub_url, parties["bayline"]) as bayline:
+            accesses = bayline.get(f"/exchange/v1/consents/{ctx['consent']}/accesses")
+        return "\n".join(f"{a['created_at']} {a['product']}: {a['status']}" for a in accesses)
+
+    story("Bayline reads every access made under its consent", journal)
+
+    def revoke() -> str:
+        with BayflowClient(hub_url, people["chen"]) as chen:
+            view = chen.act_on_consent(ctx["consent"], ConsentAction.REVOKE)
+        return f"consent is {view['state']}"
+
+    story("Bayline revokes the consent after the loan is approved", revoke)
+
+    def refused() -> str:
+        try:
+            wong.fetch_data(ctx["consent"], parties["pearlriver"].organisation, "vat-einvoices")
+        except BayflowError as exc:
+            return f"refused, as it should be: {exc.message}"
+        raise DemoFailed("a fetch under a revoked consent went through")
+
+    story("The bank's next fetch is refused", refused)
+    print("The story ends as SCENARIO.md tells it.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(demo_group, name="demo")
