@@ -15,12 +15,14 @@ from prometheus_client import CollectorRegistry
 
 from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from bayflow.api.ledger import LedgerRuntime
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
 from bayflow.api.routes import (
     consent,
     exchange,
     forms,
     health,
+    ledger,
     oauth,
     orgs,
     relay,
@@ -109,7 +111,11 @@ def create_app(
         dispatcher = _webhook_dispatcher(_app) if dispatch_webhooks else None
         if dispatcher is not None:
             dispatcher.start()
+        # The ledger's sequencer runs in every worker; the store's lock keeps one active.
+        ledger_runtime: LedgerRuntime = _app.state.ledger
+        await ledger_runtime.start()
         yield
+        await ledger_runtime.stop()
         if dispatcher is not None:
             await dispatcher.aclose()
         if owns_database:
@@ -132,6 +138,7 @@ def create_app(
     app.state.clock = clock
     app.state.lazy_hub_keys = lazy_keys
     app.state.issuer = settings.effective_public_url
+    app.state.ledger = LedgerRuntime(settings, db, clock)
     app.state.event_anchor = event_anchor or _unanchored
     # NOTE(compliance): the rules engine becomes the gate once it exists (issue 6).
     app.state.transfer_gate = transfer_gate or UnsafeOpenGate()
@@ -140,6 +147,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(oauth.router)
     app.include_router(orgs.router)
+    app.include_router(ledger.router)
     app.include_router(exchange.router)
     app.include_router(consent.router)
     app.include_router(relay.router)
