@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,6 +30,7 @@ from bayflow.consent.signing import sign_event
 from bayflow.crypto.jose import PrivateJWK, PublicJWK, b64url_encode
 from bayflow.crypto.jwt import encode
 from bayflow.errors import BayflowError, StoreUnavailable
+from bayflow.exchange.deletion import DeletionReceipt, sign_deletion
 from bayflow.exchange.envelope import Envelope, open_payload
 from bayflow.identity.auth import ASSERTION_TYPE
 from bayflow.identity.keyfile import KeyFile
@@ -310,6 +311,24 @@ class BayflowClient:
             ciphertext_sha256=envelope.ciphertext_digest.hex(),
         )
 
+    def record_deletion(
+        self, request_id: str, *, consent_id: str, ciphertext_sha256: str
+    ) -> dict[str, Any]:
+        """Sign and record that this consumer purged what ``request_id`` delivered."""
+        if self.key_file is None:
+            raise BayflowError("this client has no key file to sign with")
+        receipt = _deletion_receipt(
+            self.key_file,
+            request_id=request_id,
+            consent_id=consent_id,
+            ciphertext_sha256=ciphertext_sha256,
+            now=self._clock.now(),
+        )
+        result: dict[str, Any] = self.post(
+            f"/exchange/v1/requests/{request_id}/deletion", {"receipt": receipt}
+        )
+        return result
+
 
 @dataclass(frozen=True)
 class FetchedData:
@@ -318,3 +337,17 @@ class FetchedData:
     request_id: str
     receipt: str
     ciphertext_sha256: str
+
+
+def _deletion_receipt(
+    key_file: KeyFile, *, request_id: str, consent_id: str, ciphertext_sha256: str, now: datetime
+) -> str:
+    receipt = DeletionReceipt(
+        request_id=request_id,
+        consent_id=consent_id,
+        consumer=key_file.organisation,
+        actor=key_file.person,
+        ciphertext_sha256=ciphertext_sha256,
+        deleted_at=now,
+    )
+    return sign_deletion(receipt, PrivateJWK.from_signing_key(key_file.person_key.signing_key))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +20,7 @@ from bayflow.cli._client import (
     open_client,
     print_json,
 )
+from bayflow.clock import utcnow
 from bayflow.config import load_settings
 from bayflow.errors import InvalidInput
 from bayflow.exchange.provider import FileDataSource
@@ -55,11 +58,60 @@ def fetch(
         fetched = hub.fetch_data(
             consent, provider, product_id, data_from=data_from, data_to=data_to
         )
+        terms = hub.get(f"/consent/v1/consents/{consent}")["terms"]
+    fetched_at = utcnow()
     out.write_bytes(fetched.plaintext)
-    receipt_path = out.with_name(out.name + ".receipt")
-    receipt_path.write_text(fetched.receipt + "\n", encoding="ascii")
+    meta = {
+        "consent": consent,
+        "request": fetched.request_id,
+        "provider": provider,
+        "product": product_id,
+        "ciphertext_sha256": fetched.ciphertext_sha256,
+        "receipt": fetched.receipt,
+        "fetched_at": fetched_at.isoformat(),
+        "keep_until": (fetched_at + timedelta(days=int(terms["data_life_days"]))).isoformat(),
+    }
+    meta_path = _meta_path(out)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     print(f"request {fetched.request_id}: {len(fetched.plaintext)} bytes -> {out}")
-    print(f"ciphertext sha256 {fetched.ciphertext_sha256}; receipt -> {receipt_path}")
+    print(f"keep until {meta['keep_until']} (the consent's data life); receipt in {meta_path}")
+
+
+def _meta_path(out: Path) -> Path:
+    return out.with_name(out.name + ".bayflow.json")
+
+
+@data_group.command("purge")
+def purge(
+    files: Annotated[list[Path], typer.Argument(help="Fetched files (with their .bayflow.json).")],
+    due_only: Annotated[
+        bool, typer.Option("--due", help="Only files whose data life has ended.")
+    ] = False,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Delete fetched data and record a signed deletion receipt for each file."""
+    now = utcnow()
+    with open_client(url, key) as hub:
+        for out in files:
+            meta_path = _meta_path(out)
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise InvalidInput(f"{meta_path}: not a fetch record") from exc
+            if due_only and datetime.fromisoformat(meta["keep_until"]) > now:
+                print(f"{out}: kept until {meta['keep_until']}")
+                continue
+            out.unlink(missing_ok=True)
+            result = hub.record_deletion(
+                meta["request"],
+                consent_id=meta["consent"],
+                ciphertext_sha256=meta["ciphertext_sha256"],
+            )
+            meta["deleted_at"] = result["deleted_at"]
+            meta["deletion_receipt_digest"] = result["receipt_digest"]
+            meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            print(f"{out}: deleted; receipt {result['receipt_digest'][:16]}… recorded")
 
 
 @data_group.command("accesses")

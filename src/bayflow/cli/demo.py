@@ -18,7 +18,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,14 +25,10 @@ import httpx
 import typer
 
 from bayflow.client import BayflowClient
-from bayflow.consent.lifecycle import ConsentAction
-from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
-from bayflow.crypto.jose import CompactJWS, PublicJWK
+from bayflow.crypto.jose import CompactJWS
 from bayflow.crypto.jwt import b64url_encode
 from bayflow.errors import BayflowError
 from bayflow.identity.keyfile import EncryptionKey, KeyFile, KeyPair
-from bayflow.identity.models import Jurisdiction
-from bayflow.ids import new_id
 
 demo_group = typer.Typer(help="Run the reference scenario end to end.", no_args_is_help=True)
 
@@ -355,100 +350,122 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
 
     story("The two data providers publish their products and start serving", providers)
 
-    wong = stack.enter_context(BayflowClient(hub_url, people["wong"]))
+    for slug, key_file in people.items():
+        key_file.write(home / f"{slug}.key")
+    cli_env = env | {"BAYFLOW_URL": hub_url}
+
+    def cli(*args: str, key: str, expect: int = 0) -> str:
+        """Run a `bayflow` command as its user would, with their key file."""
+        command = [sys.executable, "-m", "bayflow", *args, "--key", str(home / f"{key}.key")]
+        done = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments.
+            command, env=cli_env, capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != expect:
+            shown = " ".join(args[:2])
+            raise DemoFailed(
+                f"`bayflow {shown}` exited {done.returncode}, expected {expect}: "
+                f"{(done.stderr or done.stdout).strip()}"
+            )
+        return (done.stdout + done.stderr).strip()
 
     def request() -> str:
-        now = datetime.now(UTC).replace(microsecond=0)
-        terms = ConsentTerms(
-            id=new_id("con"),
-            version=1,
-            data_owner=parties["bayline"].organisation,
-            consumer=parties["lionrock"].organisation,
-            products=(
-                ProductScope(parties["pearlriver"].organisation, "vat-einvoices"),
-                ProductScope(parties["victoria"].organisation, "electricity-bills"),
-            ),
-            purpose_code="credit-assessment",
-            purpose_text="credit assessment for a working-capital loan",
-            data_from=date(2024, 11, 1),
-            data_to=date(2026, 10, 31),
-            fetch_type=FetchType.PERIODIC,
-            frequency=Frequency(FrequencyUnit.MONTH, 1),
-            data_life=timedelta(days=90),
-            expires_at=now + timedelta(days=182),
-            origin=Jurisdiction.CN,
-            destination=Jurisdiction.HK,
-            created_at=now,
-        )
-        view = wong.request_consent(terms)
-        ctx["consent"] = terms.id
-        return (
-            f"consent {terms.id}: {view['state']}; 1 fetch a month for 6 months, data life 90 days"
-        )
+        out = cli(
+            "consent", "request",
+            "--owner", parties["bayline"].organisation,
+            "--product", f"{parties['pearlriver'].organisation}/vat-einvoices",
+            "--product", f"{parties['victoria'].organisation}/electricity-bills",
+            "--purpose-code", "credit-assessment",
+            "--purpose", "credit assessment for a working-capital loan",
+            "--from", "2024-11-01", "--to", "2026-10-31",
+            "--origin", "CN", "--destination", "HK",
+            "--frequency", "1/month", "--data-life", "90d", "--expires-in", "6m",
+            key="wong",
+        )  # fmt: skip
+        ctx["consent"] = out.split()[0]
+        return f"$ bayflow consent request …\n{out}"
 
     story("Lion Rock Bank asks Bayline for consent", request)
 
     def li_tries() -> str:
-        with BayflowClient(hub_url, people["li"]) as li:
-            try:
-                li.act_on_consent(ctx["consent"], ConsentAction.APPROVE)
-            except BayflowError as exc:
-                return f"refused, as it should be: {exc.message}"
-        raise DemoFailed("Li Na's approval was accepted; she holds no mandate")
+        out = cli("consent", "approve", ctx["consent"], key="li", expect=77)
+        return f"$ bayflow consent approve (as Li Na)\nrefused, as it should be: {out}"
 
     story("Li Na (delegate) tries to approve", li_tries)
 
     def chen_approves() -> str:
-        with BayflowClient(hub_url, people["chen"]) as chen:
-            view = chen.act_on_consent(ctx["consent"], ConsentAction.APPROVE)
-        return f"signed by Chen Wei; consent is {view['state']}"
+        return "$ bayflow consent approve (as Chen Wei)\n" + cli(
+            "consent", "approve", ctx["consent"], key="chen"
+        )
 
     story("Chen Wei (director) approves by signing", chen_approves)
 
     def fetch() -> str:
         lines = []
+        bank = home / "bank"
+        bank.mkdir()
         for slug, product in (("pearlriver", "vat-einvoices"), ("victoria", "electricity-bills")):
-            got = wong.fetch_data(
-                ctx["consent"],
-                parties[slug].organisation,
-                product,
-                data_from="2024-11-01",
-                data_to="2026-10-31",
-            )
-            records = json.loads(got.plaintext)["records"]
-            receipt = CompactJWS.parse(got.receipt)
-            key = wong.provider_key(parties[slug].organisation, receipt.kid or "")
-            receipt.verify(PublicJWK.from_dict(key.to_dict()))
+            out = bank / f"{product}.json"
+            lines.append(f"$ bayflow data fetch --product …/{product}")
             lines.append(
-                f"{product}: {len(records)} records decrypted by the bank; "
-                f"receipt signed by the provider, ciphertext sha256 {got.ciphertext_sha256[:16]}…"
+                cli(
+                    "data", "fetch", ctx["consent"],
+                    "--product", f"{parties[slug].organisation}/{product}",
+                    "--from", "2024-11-01", "--to", "2026-10-31", "--out", str(out),
+                    key="wong",
+                )
+            )  # fmt: skip
+            records = json.loads(out.read_bytes())["records"]
+            meta = json.loads(out.with_name(out.name + ".bayflow.json").read_text("utf-8"))
+            receipt = CompactJWS.parse(meta["receipt"])
+            key = operator.provider_key(parties[slug].organisation, receipt.kid or "")
+            receipt.verify(key)
+            ctx.setdefault("fetched", []).append(out)
+            lines.append(
+                f"{len(records)} records decrypted by the bank; the provider's receipt verifies"
             )
         return "\n".join(lines)
 
     story("The bank fetches both products: sealed to its key, relayed as ciphertext", fetch)
 
     def journal() -> str:
-        with BayflowClient(hub_url, parties["bayline"]) as bayline:
-            accesses = bayline.get(f"/exchange/v1/consents/{ctx['consent']}/accesses")
-        return "\n".join(f"{a['created_at']} {a['product']}: {a['status']}" for a in accesses)
+        out = cli("data", "accesses", ctx["consent"], key="bayline")
+        accesses = json.loads(out)
+        listed = cli("consent", "list", key="bayline")
+        return (
+            "$ bayflow consent list\n"
+            + listed
+            + "\n$ bayflow data accesses\n"
+            + "\n".join(f"{a['created_at']} {a['product']}: {a['status']}" for a in accesses)
+        )
 
-    story("Bayline reads every access made under its consent", journal)
+    story("Bayline reads its consents and every access made under them", journal)
 
     def revoke() -> str:
-        with BayflowClient(hub_url, people["chen"]) as chen:
-            view = chen.act_on_consent(ctx["consent"], ConsentAction.REVOKE)
-        return f"consent is {view['state']}"
+        return "$ bayflow consent revoke\n" + cli("consent", "revoke", ctx["consent"], key="chen")
 
     story("Bayline revokes the consent after the loan is approved", revoke)
 
     def refused() -> str:
-        try:
-            wong.fetch_data(ctx["consent"], parties["pearlriver"].organisation, "vat-einvoices")
-        except BayflowError as exc:
-            return f"refused, as it should be: {exc.message}"
-        raise DemoFailed("a fetch under a revoked consent went through")
+        out = cli(
+            "data", "fetch", ctx["consent"],
+            "--product", f"{parties['pearlriver'].organisation}/vat-einvoices",
+            "--out", str(home / "bank" / "again.json"),
+            key="wong", expect=77,
+        )  # fmt: skip
+        return f"refused, as it should be: {out}"
 
     story("The bank's next fetch is refused", refused)
+
+    def purge() -> str:
+        out = cli("data", "purge", *(str(p) for p in ctx["fetched"]), key="wong")
+        accesses = json.loads(cli("data", "accesses", ctx["consent"], key="bayline"))
+        delivered = [a for a in accesses if a["status"] == "delivered"]
+        seen = sum(1 for a in delivered if a["deleted_at"])
+        if seen != len(delivered) or any(p.exists() for p in ctx["fetched"]):
+            raise DemoFailed("a purge left data behind, or Bayline cannot see its receipt")
+        return f"$ bayflow data purge …\n{out}\nBayline sees {seen} of {len(delivered)} purged"
+
+    story("At the end of data life the bank purges the data; Bayline sees the receipts", purge)
     print("The story ends as SCENARIO.md tells it.")
 
 

@@ -46,6 +46,7 @@ from bayflow.consent.models import ConsentTerms, FetchType, ProductScope
 from bayflow.consent.signing import KeyLookup, sign_event, verify_event
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.errors import NotFound
+from bayflow.identity.errors import MandateNotSatisfied
 from bayflow.identity.mandates import NoAuthority
 from bayflow.identity.models import KeyOwner
 from bayflow.identity.service import IdentityService
@@ -231,9 +232,10 @@ class ConsentService:
             terms.data_owner, [caller_person], action=f"consent:{event.action.value}", now=now
         )
         if isinstance(authority, NoAuthority):
-            raise ConsentSignatureInvalid(
+            raise MandateNotSatisfied(
                 f"the signer may not {event.action.value} consents for the data owner: "
-                + "; ".join(authority.reasons)
+                + "; ".join(authority.reasons),
+                reasons=list(authority.reasons),
             )
         signed = SignedEvent(event, signed_event)
         self._record(terms, signed, first=False)

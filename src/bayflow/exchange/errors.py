@@ -28,6 +28,7 @@ from bayflow.errors import (
 )
 
 __all__ = [
+    "DeletionReceiptInvalid",
     "InvalidProduct",
     "PayloadRejected",
     "ProviderUnavailable",
@@ -86,3 +87,8 @@ class WebhookReplayed(WebhookRejected):
 class RoutedRequestInvalid(AuthenticationFailed):
     slug = "routed-request-invalid"
     title = "Routed request refused"
+
+
+class DeletionReceiptInvalid(VerificationFailed):
+    slug = "deletion-receipt-invalid"
+    title = "Deletion receipt invalid"

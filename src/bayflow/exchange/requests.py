@@ -7,6 +7,7 @@ relayed, the provider's signature over it, and the receipt anchored in the ledge
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -14,15 +15,26 @@ from enum import StrEnum
 from typing import Protocol
 
 from bayflow.clock import Clock
+from bayflow.consent.interfaces import EventAnchor, NoNotifier, Notifier
 from bayflow.consent.models import ProductScope
 from bayflow.consent.service import ConsentService
-from bayflow.errors import InvalidInput, NotFound
+from bayflow.crypto.jose import PublicJWK
+from bayflow.errors import Conflict, InvalidInput, NotFound
+from bayflow.exchange.deletion import verify_deletion
+from bayflow.exchange.errors import DeletionReceiptInvalid
 from bayflow.exchange.gate import Transfer, TransferGate
 from bayflow.exchange.models import DataProduct
+from bayflow.identity.models import KeyOwner
 from bayflow.identity.service import IdentityService
 from bayflow.ids import new_id
+from bayflow.ledger.entry import EntryKind
+
+RECEIPT_SCHEMA = "bayflow-receipt/1"
+DELETION_SCHEMA = "bayflow-deletion-receipt/1"
 
 __all__ = [
+    "DELETION_SCHEMA",
+    "RECEIPT_SCHEMA",
     "DataRequest",
     "ExchangeService",
     "ProductLookup",
@@ -54,6 +66,8 @@ class DataRequest:
     ciphertext_digest: bytes | None = None
     receipt: str | None = None
     failure: str | None = None
+    deleted_at: datetime | None = None
+    deletion_receipt: str | None = None
 
 
 class RequestRepository(Protocol):
@@ -81,6 +95,8 @@ class ExchangeService:
         identity: IdentityService,
         gate: TransferGate,
         clock: Clock,
+        anchor: EventAnchor,
+        notifier: Notifier | None = None,
     ) -> None:
         self._requests = requests
         self._products = products
@@ -88,6 +104,8 @@ class ExchangeService:
         self._identity = identity
         self._gate = gate
         self._clock = clock
+        self._anchor = anchor
+        self._notifier = notifier or NoNotifier()
 
     def authorise(
         self,
@@ -177,8 +195,9 @@ class ExchangeService:
         return request, found
 
     def delivered(
-        self, request: DataRequest, *, ciphertext_digest: bytes, receipt: str
+        self, request: DataRequest, *, ciphertext_digest: bytes, receipt: str, data_owner: str
     ) -> DataRequest:
+        """Record a delivery and anchor its receipt (the provider's signed envelope header)."""
         done = replace(
             request,
             status=RequestStatus.DELIVERED,
@@ -187,6 +206,57 @@ class ExchangeService:
             receipt=receipt,
         )
         self._requests.update(done)
+        receipt_digest = hashlib.sha256(receipt.encode("ascii")).digest()
+        self._anchor.anchor(
+            kind=EntryKind.ACCESS_RECEIPT,
+            digest=receipt_digest,
+            schema=RECEIPT_SCHEMA,
+            issuer=request.provider,
+        )
+        payload: dict[str, object] = {
+            "request": done.id,
+            "consent": done.consent_id,
+            "provider": done.provider,
+            "product": done.product,
+            "ciphertext_sha256": ciphertext_digest.hex(),
+            "receipt_digest": receipt_digest.hex(),
+        }
+        self._notifier.notify(request.consumer, "data.ready", payload)
+        self._notifier.notify(data_owner, "data.accessed", payload)
+        return done
+
+    def record_deletion(self, request_id: str, receipt: str, *, caller_org: str) -> DataRequest:
+        """Check and keep a consumer's signed deletion receipt, and anchor it."""
+        request = self._requests.get(request_id)
+        if request is None or request.consumer != caller_org:
+            raise NotFound(f"no data request {request_id}")
+        if request.status is not RequestStatus.DELIVERED or request.ciphertext_digest is None:
+            raise InvalidInput(f"request {request_id} delivered nothing to delete")
+        if request.deleted_at is not None:
+            raise Conflict(f"request {request_id} already has a deletion receipt")
+
+        def resolve(kid: str) -> tuple[PublicJWK, str]:
+            key = self._identity.key_or_none(kid)
+            if key is None or key.owner is not KeyOwner.PERSON:
+                raise DeletionReceiptInvalid(f"key {kid} is not a registered person's key")
+            if key.organisation_id != caller_org:
+                raise DeletionReceiptInvalid("the receipt is signed outside the consumer")
+            return PublicJWK.from_ed25519(key.public_key), key.owner_id
+
+        statement = verify_deletion(receipt, resolve)
+        expected = (request.id, request.consent_id, request.consumer)
+        if (statement.request_id, statement.consent_id, statement.consumer) != expected:
+            raise DeletionReceiptInvalid("the receipt is for another request")
+        if statement.ciphertext_sha256 != request.ciphertext_digest.hex():
+            raise DeletionReceiptInvalid("the receipt names another ciphertext than was delivered")
+        done = replace(request, deleted_at=statement.deleted_at, deletion_receipt=receipt)
+        self._requests.update(done)
+        self._anchor.anchor(
+            kind=EntryKind.DELETION_RECEIPT,
+            digest=hashlib.sha256(receipt.encode("ascii")).digest(),
+            schema=DELETION_SCHEMA,
+            issuer=request.consumer,
+        )
         return done
 
     def failed(self, request: DataRequest, reason: str) -> DataRequest:

@@ -32,6 +32,8 @@ def _request(row: Row[Any]) -> DataRequest:
         ciphertext_digest=bytes(row.ciphertext_digest) if row.ciphertext_digest else None,
         receipt=row.receipt,
         failure=row.failure,
+        deleted_at=row.deleted_at,
+        deletion_receipt=row.deletion_receipt,
     )
 
 
@@ -51,6 +53,8 @@ def _values(request: DataRequest) -> dict[str, Any]:
         "ciphertext_digest": request.ciphertext_digest,
         "receipt": request.receipt,
         "failure": request.failure,
+        "deleted_at": request.deleted_at,
+        "deletion_receipt": request.deletion_receipt,
     }
 
 

@@ -261,6 +261,9 @@ data_requests = Table(
     Column("ciphertext_digest", LargeBinary()),
     Column("receipt", Text),
     Column("failure", String(500)),
+    # The consumer's signed statement that it purged what it received (end of data life).
+    Column("deleted_at", UTCDateTime()),
+    Column("deletion_receipt", Text),
     Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at"),
 )
 

@@ -19,6 +19,7 @@ from bayflow.consent.models import ProductScope
 from bayflow.consent.service import ConsentService
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.errors import NotFound
+from bayflow.identity.errors import MandateNotSatisfied
 from bayflow.identity.service import IdentityService
 from bayflow.ledger.entry import EntryKind
 from bayflow.store import Database, Session, upgrade
@@ -106,7 +107,7 @@ class TestConsentLifecycle:
         self, service: ConsentService, scenario: Scenario
     ) -> None:
         terms = _requested(service, scenario)
-        with pytest.raises(ConsentSignatureInvalid, match="may not approve"):
+        with pytest.raises(MandateNotSatisfied, match="may not approve"):
             _act(service, scenario, terms, scenario.li_na, ConsentAction.APPROVE, 1,
                  ConsentState.REQUESTED)  # fmt: skip
 

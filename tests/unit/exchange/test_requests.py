@@ -61,11 +61,12 @@ def _services(
     session: Session, clock: FixedClock, gate: object
 ) -> tuple[ConsentService, ExchangeService]:
     identity = IdentityService(SqlIdentityRepository(session), clock)
+    anchor = UnsafeNoAnchor()
     consents = ConsentService(
         SqlConsentRepository(session),
         identity,
         SqlProductRepository(session),
-        UnsafeNoAnchor(),
+        anchor,
         clock,
         hub_key=PrivateJWK.generate(),
     )
@@ -76,6 +77,7 @@ def _services(
         identity=identity,
         gate=gate,  # type: ignore[arg-type]
         clock=clock,
+        anchor=anchor,
     )
     return consents, exchange
 
@@ -120,7 +122,12 @@ class TestAuthorise:
         )
         assert request.status is RequestStatus.ROUTED
         assert product.endpoint == "http://vat-einvoices.test/deliver"
-        done = exchange.delivered(request, ciphertext_digest=bytes(32), receipt="r")
+        done = exchange.delivered(
+            request,
+            ciphertext_digest=bytes(32),
+            receipt="r",
+            data_owner=scenario.bayline.organisation,
+        )
         journal = exchange.accesses(terms.id, viewer_org=scenario.bayline.organisation)
         assert [(r.id, r.status) for r in journal] == [(done.id, RequestStatus.DELIVERED)]
 

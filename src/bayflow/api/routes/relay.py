@@ -31,18 +31,17 @@ from bayflow.exchange.routing import RoutedRequest, sign_routed_request
 from bayflow.identity.auth import Principal, Scope
 from bayflow.identity.models import KeyOwner
 from bayflow.identity.service import IdentityService
-from bayflow.ledger.entry import EntryKind
 from bayflow.store import Session
 from bayflow.store.exchange import SqlProductRepository
 from bayflow.store.identity import SqlIdentityRepository
+from bayflow.store.outbox import SqlNotifier
 from bayflow.store.requests import SqlRequestRepository
 
-__all__ = ["ENVELOPE_MEDIA_TYPE", "RECEIPT_SCHEMA", "router"]
+__all__ = ["ENVELOPE_MEDIA_TYPE", "router"]
 
 router = APIRouter(prefix="/exchange/v1", tags=["interchange"])
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.bayflow.envelope"
-RECEIPT_SCHEMA = "bayflow-receipt/1"
 # One provider answer may be large (up to the envelope's limit) and slow to assemble.
 _PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -69,6 +68,8 @@ def _exchange(request: Request, session: Session) -> ExchangeService:
         identity=identity,
         gate=state.transfer_gate,
         clock=state.clock,
+        anchor=state.event_anchor(session),
+        notifier=SqlNotifier(session, state.clock),
     )
 
 
@@ -158,14 +159,14 @@ def _settle(
                 f"the provider's answer failed the hub's checks: {exc.message}"
             ) from exc
         receipt = envelope.receipt()
-        exchange.delivered(
-            data_request, ciphertext_digest=envelope.ciphertext_digest, receipt=receipt
+        record = consent_service(request, session).get(
+            data_request.consent_id, viewer_org=data_request.consumer
         )
-        request.app.state.event_anchor(session).anchor(
-            kind=EntryKind.ACCESS_RECEIPT,
-            digest=hashlib.sha256(receipt.encode("ascii")).digest(),
-            schema=RECEIPT_SCHEMA,
-            issuer=data_request.provider,
+        exchange.delivered(
+            data_request,
+            ciphertext_digest=envelope.ciphertext_digest,
+            receipt=receipt,
+            data_owner=record.terms.data_owner,
         )
         return receipt
 
@@ -241,6 +242,33 @@ def accesses(consent_id: str, principal: PrincipalDep, request: Request) -> list
                     hashlib.sha256(r.receipt.encode("ascii")).hexdigest() if r.receipt else None
                 ),
                 "failure": r.failure,
+                "deleted_at": r.deleted_at.isoformat() if r.deleted_at else None,
+                "deletion_receipt": r.deletion_receipt,
             }
             for r in journal
         ]
+
+
+class DeletionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    receipt: str = Field(description="The consumer's signed deletion receipt (compact JWS)")
+
+
+@router.post(
+    "/requests/{request_id}/deletion",
+    summary="Record the consumer's signed deletion receipt (end of data life)",
+)
+def record_deletion(
+    request_id: str, body: DeletionBody, principal: PrincipalDep, request: Request
+) -> dict[str, Any]:
+    principal.require(Scope.EXCHANGE)
+    with request.app.state.database.transaction() as session:
+        done = _exchange(request, session).record_deletion(
+            request_id, body.receipt, caller_org=principal.organisation_id
+        )
+    return {
+        "request": done.id,
+        "deleted_at": done.deleted_at.isoformat() if done.deleted_at else None,
+        "receipt_digest": hashlib.sha256(body.receipt.encode("ascii")).hexdigest(),
+    }

@@ -105,6 +105,8 @@ def upgrade() -> None:
         sa.Column("ciphertext_digest", sa.LargeBinary(), nullable=True),
         sa.Column("receipt", sa.Text(), nullable=True),
         sa.Column("failure", sa.String(length=500), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deletion_receipt", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_data_requests")),
     )
     op.create_index(
