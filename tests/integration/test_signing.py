@@ -1,5 +1,6 @@
 """Digital signing as its users meet it: bayflow sign and verify-signature against a real hub."""
 
+import hashlib
 import json
 import signal
 from collections.abc import Iterator
@@ -247,6 +248,36 @@ class TestSigningAPDF:
         refused = bayflow("ca", "export", env=cli_env(stranger))
         assert refused.returncode == 78
         assert "start the hub once" in refused.stderr
+
+
+class TestAnchoring:
+    """Every signature is anchored in the hub's verification ledger as it is made."""
+
+    def test_pdf_signatures_are_anchored_and_reported_with_their_index(
+        self, hub: Hub, cosigned: Path
+    ) -> None:
+        _, report, stderr = verify(hub, str(cosigned))
+        indexes = [s["ledger_index"] for s in report["signatures"]]
+        assert all(isinstance(i, int) for i in indexes), stderr
+        assert len(set(indexes)) == 2
+        for signature in report["signatures"]:
+            status = httpx.get(f"{hub.url}/ledger/v1/status/{signature['fingerprint']}").json()
+            (entry,) = status["entries"]
+            assert entry["kind"] == "signature"
+            assert entry["schema"] == "pades-cms/1"
+            assert entry["issuer"] == signature["organisation_id"]
+
+    def test_a_jws_is_anchored_by_the_sha256_of_its_text(self, hub: Hub) -> None:
+        note = hub.home / "anchored.txt"
+        note.write_text("Board resolution 2026/11\n")
+        out = ok("sign", str(note), *hub.key("chen"), env=hub.env)
+        assert "anchored at ledger index" in out
+        jws = (hub.home / "anchored.txt.jws").read_text().strip()
+        fingerprint = hashlib.sha256(jws.encode()).hexdigest()
+        (entry,) = httpx.get(f"{hub.url}/ledger/v1/status/{fingerprint}").json()["entries"]
+        assert entry["schema"] == "bayflow-jws/1"
+        _, report, _ = verify(hub, str(note))
+        assert report["signatures"][0]["ledger_index"] == entry["index"]
 
 
 class TestIndependentValidation:

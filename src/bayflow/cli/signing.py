@@ -92,15 +92,19 @@ def _default_pdf_out(path: Path) -> Path:
 def _anchorer(hub: BayflowClient) -> Anchorer:
     """Anchor through the hub's ``POST /ledger/v1/anchors``; a hub without it anchors nothing.
 
-    The answer is a list (or a list under ``anchors``) with one item per fingerprint, carrying
-    its log ``index`` or a c2sp.org/tlog-proof bundle that names it.
+    The answer is a list under ``anchors`` with one item per fingerprint, carrying its log
+    ``index`` (or a c2sp.org/tlog-proof bundle that names it). The signer does not wait for a
+    checkpoint (``wait=false``): the entry is durable at once, and its proof is in the ledger's
+    status document for the fingerprint as soon as a checkpoint covers it.
     """
 
     def anchor(anchors: Sequence[SignatureAnchor]) -> list[int | None]:
         try:
-            body = hub.post("/ledger/v1/anchors", [a.to_json() for a in anchors])
+            body = hub.post(
+                "/ledger/v1/anchors", [a.to_json() for a in anchors], params={"wait": "false"}
+            )
         except NotFound:
-            # NOTE(identity): a hub that does not run the verification ledger yet.
+            # A hub that does not run the verification ledger: the signature stands alone.
             return [None] * len(anchors)
         items = body.get("anchors") if isinstance(body, dict) else body
         if not isinstance(items, list):
@@ -140,7 +144,11 @@ def _ledger_index_of(hub: BayflowClient, fingerprint: str) -> int | None:
 
 
 def _anchor_line(fingerprint: bytes, index: int | None) -> str:
-    where = f"ledger index {index}" if index is not None else "not anchored: no ledger on this hub"
+    where = (
+        f"anchored at ledger index {index}"
+        if index is not None
+        else "not anchored: no ledger on this hub"
+    )
     return f"fingerprint sha256:{fingerprint.hex()} ({where})"
 
 

@@ -339,9 +339,9 @@ def anchor_signatures(
 ) -> list[int | None]:
     """Anchor ``anchors`` through ``anchorer``; without one, nothing is anchored.
 
-    NOTE(identity): the verification ledger's anchoring service is not part of the hub yet.
-    Until it is, callers pass ``None`` and signatures are not anchored; once it exists the CLI
-    passes a callable that posts to the hub's anchoring endpoint, and nothing else changes.
+    The CLI's anchorer posts to the hub's ``POST /ledger/v1/anchors`` (entries of kind
+    ``signature``, issued by the signer's organisation); ``None`` suits offline signing, and an
+    anchorer may answer ``None`` for a fingerprint it could not anchor (a hub without a ledger).
     """
     if anchorer is None or not anchors:
         return [None] * len(anchors)
