@@ -1,9 +1,10 @@
-"""``bayflow anchor``, ``bayflow disclose``, ``bayflow verify``: the data stays, the proof crosses.
+"""``bayflow anchor``, ``disclose``, ``status``, ``verify``: the data stays, the proof crosses.
 
 ``anchor`` computes a salted commitment on this machine (:mod:`bayflow.ledger.commitment`),
 sends only the commitment to the hub, and writes two files beside the input: ``FILE.proof``,
 the c2sp.org/tlog-proof of the entry, and ``FILE.salt``, the secret that opens the commitment.
-``disclose`` turns a record committed field by field into a partial disclosure. ``verify``
+``disclose`` turns a record committed field by field into a partial disclosure. ``status`` asks
+the hub whether a commitment was revoked and saves its answer for ``verify --status``. ``verify``
 checks a file, a record or a partial disclosure against its proof with no network at all, and
 exits with the code of the first check that fails:
 
@@ -22,6 +23,7 @@ exits with the code of the first check that fails:
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from contextlib import suppress
@@ -31,9 +33,10 @@ from typing import Annotated, Any, Final
 
 import typer
 
-from bayflow.cli._client import KeyOption, UrlOption, open_client, print_json
+from bayflow.cli._client import DEFAULT_URL, KeyOption, UrlOption, open_client, print_json
 from bayflow.cli._keys import read_log_key, read_witness_key, write_secret
 from bayflow.client import BayflowClient
+from bayflow.config import load_settings
 from bayflow.errors import BayflowError, InvalidInput, NotFound
 from bayflow.ledger.commitment import (
     CommitmentSecret,
@@ -54,7 +57,7 @@ from bayflow.ledger.note import Ed25519Verifier
 from bayflow.ledger.proof import ProofBundle, verify_proof
 from bayflow.ledger.revocation import RevocationProof
 
-__all__ = ["anchor", "disclose_fields", "register", "verify"]
+__all__ = ["anchor", "disclose_fields", "register", "status", "verify"]
 
 _CHUNK: Final = 1 << 20
 _BYTE_KINDS: Final = tuple(
@@ -99,42 +102,63 @@ def _sibling(path: Path, suffix: str) -> Path:
 # Anchoring.
 
 
-def _first_answer(body: Any) -> dict[str, Any]:
-    """The answer for the one commitment sent: a list, or a list under ``anchors``."""
-    items = body.get("anchors") if isinstance(body, dict) else body
+class ProofPending(BayflowError):
+    """The entry is in the log, but no published checkpoint covers it yet."""
+
+    slug = "ledger-proof-pending"
+    title = "Proof not yet available"
+    exit_code = 75  # EX_TEMPFAIL: try again later.
+
+
+def _only_answer(body: Any) -> dict[str, Any]:
+    """The hub's item for the one commitment sent (``{"anchors": [item]}``)."""
+    items = body.get("anchors") if isinstance(body, dict) else None
     if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
         raise BayflowError("the hub's answer to the anchor request is not one entry")
     answer: dict[str, Any] = items[0]
-    if not isinstance(answer.get("proof"), str):
-        raise BayflowError("the hub answered without a proof for the entry")
     return answer
 
 
 def _hub_log_key(hub: BayflowClient) -> Ed25519Verifier:
-    response = hub.request("GET", "/ledger/key")
-    text = response.text.strip()
-    if response.headers.get("content-type", "").startswith("application/json"):
-        body = response.json()
-        text = str(body.get("vkey") or body.get("key") or "") if isinstance(body, dict) else ""
-    return Ed25519Verifier.from_vkey(text)
+    return Ed25519Verifier.from_vkey(hub.request("GET", "/ledger/key", auth=False).text.strip())
 
 
-def _anchor_commitment(hub: BayflowClient, secret: CommitmentSecret) -> ProofBundle:
-    """POST the commitment; check that the proof returned is for the entry computed here."""
-    item = {"digest": secret.commitment.hex(), "schema": secret.schema, "kind": secret.kind.value}
-    bundle = ProofBundle.from_text(_first_answer(hub.post("/ledger/v1/anchors", [item]))["proof"])
-    # Only the log's own signature can be checked here (the caller's witness policy is for
-    # `verify`), but that is enough to catch a hub that logged another entry, e.g. under
-    # another issuer name, before a salt file that could never verify is kept.
-    leaf = hash_leaf(secret.entry().to_bytes())
+def _checked_proof(hub: BayflowClient, entry: Entry, proof: str) -> ProofBundle:
+    """The hub's proof for ``entry``, checked against the hub's log key.
+
+    Only the log's own signature can be checked here (the verifier's witness policy is for
+    ``verify``), but that is enough to catch a hub that logged another entry than the one
+    computed here, e.g. under another issuer name, before files that could never verify are
+    kept.
+    """
+    bundle = ProofBundle.from_text(proof)
     try:
-        verify_proof(bundle, leaf, _hub_log_key(hub), (), 0)
+        verify_proof(bundle, hash_leaf(entry.to_bytes()), _hub_log_key(hub), (), 0)
     except InclusionProofInvalid as exc:
         raise InclusionProofInvalid(
-            f"the hub's proof is not for the entry computed here ({secret.kind.value}, "
-            f"{secret.schema}, issuer {secret.issuer}): {exc.message}"
+            f"the hub's proof is not for the entry computed here ({entry.kind.value}, "
+            f"{entry.schema}, issuer {entry.issuer}): {exc.message}"
         ) from exc
     return bundle
+
+
+def _anchor_commitment(hub: BayflowClient, target: Path, secret: CommitmentSecret) -> ProofBundle:
+    """POST the commitment and return its checked proof.
+
+    Raises:
+        ProofPending: the hub logged the entry but no checkpoint covered it in time.
+    """
+    item = {"digest": secret.commitment.hex(), "schema": secret.schema, "kind": secret.kind.value}
+    answer = _only_answer(hub.post("/ledger/v1/anchors", [item]))
+    proof = answer.get("proof")
+    if proof is None:
+        raise ProofPending(
+            f"{target} is log entry {answer.get('index')}, but no checkpoint covers it yet; "
+            f"run 'bayflow status {target}' later to fetch its proof"
+        )
+    if not isinstance(proof, str):
+        raise BayflowError("the hub's proof is not tlog-proof text")
+    return _checked_proof(hub, secret.entry(), proof)
 
 
 def _commit(
@@ -212,7 +236,10 @@ def anchor(
         write_secret(salt_path, secret.to_bytes())
         # (3):
         try:
-            bundle = _anchor_commitment(hub, secret)
+            bundle = _anchor_commitment(hub, target, secret)
+        except ProofPending:
+            # The commitment is in the log: its salt is the only way to ever open it.
+            raise
         except BaseException:
             with suppress(OSError):
                 salt_path.unlink()
@@ -248,6 +275,67 @@ def disclose_fields(
     hidden = len(disclosure.digests) - len(disclosure.disclosed)
     print(f"disclosed {', '.join(sorted(names))} in {out}; {hidden} digests stay hidden")
     print(f"hand over {out} with the record's proof file")
+
+
+# Status.
+
+
+def _anchored_entry(file: Path, salt: Path | None) -> Entry:
+    """The entry FILE was anchored as, from its salt file or from FILE as a disclosure."""
+    if salt is not None:
+        return CommitmentSecret.from_bytes(_read(salt, "salt file")).entry()
+    return RecordDisclosure.from_bytes(_read(file, "disclosure")).entry()
+
+
+def _matching_item(document: Any, entry: Entry) -> dict[str, Any] | None:
+    entries = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise BayflowError("the hub's status document has no list of entries")
+    wanted = base64.b64encode(entry.to_bytes()).decode("ascii")
+    return next((item for item in entries if item.get("entry") == wanted), None)
+
+
+def status(
+    file: Annotated[Path, typer.Argument(help="An anchored file or record, or a disclosure.")],
+    salt: Annotated[
+        Path | None,
+        typer.Option(help="Its salt file (default: FILE.salt if it exists; else a disclosure)."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Save the status document here, for verify --status."),
+    ] = None,
+    url: UrlOption = None,
+) -> None:
+    """Ask the hub about FILE's commitment: its log entry and any revocation.
+
+    Writes FILE.proof when it is missing and the hub now has a proof (after an anchoring that
+    answered before a checkpoint covered the entry). The status is public: no key is needed.
+    """
+    if salt is None and _sibling(file, ".salt").exists():
+        salt = _sibling(file, ".salt")
+    entry = _anchored_entry(file, salt)
+    with BayflowClient(url or load_settings().url or DEFAULT_URL) as hub:
+        document = hub.get(f"/ledger/v1/status/{entry.digest.hex()}", auth=False)
+        if out is not None:
+            out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        item = _matching_item(document, entry)
+        if item is None:
+            raise NotFound(
+                f"the log has commitment {entry.digest.hex()}, but not as the entry computed "
+                f"here ({entry.kind.value}, {entry.schema}, issuer {entry.issuer})"
+            )
+        proof_path = _sibling(file, ".proof")
+        proof = item.get("proof")
+        if salt is not None and not proof_path.exists() and isinstance(proof, str):
+            proof_path.write_bytes(_checked_proof(hub, entry, proof).to_bytes())
+            print(f"proof: {proof_path}")
+    print(f"{file}: log entry {item.get('index')}, commitment {entry.digest.hex()}")
+    revocation = document.get("revocation")
+    if isinstance(revocation, dict):
+        print(f"revoked by {entry.issuer}: log entry {revocation.get('index')}")
+    else:
+        print("not revoked")
 
 
 # Offline verification.
@@ -366,4 +454,5 @@ def verify(
 def register(app: typer.Typer) -> None:
     app.command("anchor")(anchor)
     app.command("disclose")(disclose_fields)
+    app.command("status")(status)
     app.command("verify")(verify)

@@ -16,8 +16,11 @@ ways:
   revocation: the spec makes extra data application-specific and unauthenticated.
 
 - **In a status document** (``--status FILE``), the JSON the hub answers to
-  ``GET /ledger/v1/status/{commitment}``; its ``revocation`` member is ``null`` or an object
-  with the same two parts: ``{"entry": "<base64 entry bytes>", "proof": "<tlog-proof text>"}``.
+  ``GET /ledger/v1/status/{commitment}``; its ``revocation`` member is ``null`` or an item
+  with the same two parts, ``{"entry": "<base64 entry bytes>", "proof": "<tlog-proof text>",
+  ...}`` (other members, such as ``index`` or ``revoked``, are the hub's unauthenticated
+  summary and are not read). A revocation whose ``proof`` is still ``null`` is refused rather
+  than ignored: the verifier is told to fetch the status again once a checkpoint covers it.
 
 Nothing in either is trusted as such. :meth:`RevocationProof.check` verifies the revocation's
 own inclusion proof against the log key and requires its entry to name the commitment and the
@@ -96,6 +99,11 @@ class RevocationProof:
         if not isinstance(revocation, dict):
             raise MalformedCommitment("a status document's revocation is an object or null")
         entry, proof = revocation.get("entry"), revocation.get("proof")
+        if isinstance(entry, str) and proof is None:
+            raise MalformedCommitment(
+                "the commitment has a revocation that no checkpoint covers yet; "
+                "fetch the status again later"
+            )
         if not isinstance(entry, str) or not isinstance(proof, str):
             raise MalformedCommitment("a revocation has an 'entry' and a 'proof' string")
         try:

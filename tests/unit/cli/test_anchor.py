@@ -45,6 +45,7 @@ class FakeHub:
         self.issuer = issuer
         self.indexes: dict[bytes, int] = {}
         self.bodies: list[bytes] = []
+        self.proving = True
 
     def anchor(self, entry: Entry) -> int:
         data = entry.to_bytes()
@@ -52,20 +53,45 @@ class FakeHub:
             self.indexes[data] = self.log.append(data)
         return self.indexes[data]
 
+    def item(self, data: bytes) -> dict[str, Any]:
+        """An item as the hub's API answers it (api/routes/ledger.py)."""
+        entry, index = Entry.from_bytes(data), self.indexes[data]
+        return {
+            "index": index,
+            "kind": entry.kind.value,
+            "digest": entry.digest.hex(),
+            "schema": entry.schema,
+            "issuer": entry.issuer,
+            "entry": base64.b64encode(data).decode(),
+            "proof": self.log.proof(index).to_text() if self.proving else None,
+        }
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.bodies.append(request.content)
-        if request.url.path == "/oauth/token":
+        path = request.url.path
+        if path == "/oauth/token":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 300})
-        if request.url.path == "/ledger/key":
+        if path == "/ledger/key":
             return httpx.Response(200, text=LOG_KEY + "\n")
-        if request.url.path == "/ledger/v1/anchors":
+        if path == "/ledger/v1/anchors":
             answers = []
             for item in json.loads(request.content):
                 digest = bytes.fromhex(item["digest"])
                 entry = Entry(EntryKind(item["kind"]), digest, item["schema"], self.issuer)
-                index = self.anchor(entry)
-                answers.append({"index": index, "proof": self.log.proof(index).to_text()})
-            return httpx.Response(200, json=answers)
+                self.anchor(entry)
+                answers.append(self.item(entry.to_bytes()))
+            return httpx.Response(200 if self.proving else 202, json={"anchors": answers})
+        if path.startswith("/ledger/v1/status/"):
+            digest = bytes.fromhex(path.rsplit("/", 1)[1])
+            found = [data for data in self.indexes if Entry.from_bytes(data).digest == digest]
+            revocations = [d for d in found if Entry.from_bytes(d).kind is EntryKind.REVOCATION]
+            document = {
+                "commitment": digest.hex(),
+                "entries": [self.item(d) for d in found if d not in revocations],
+                "revocation": self.item(revocations[0]) if revocations else None,
+                "revoked": bool(revocations),
+            }
+            return httpx.Response(200, json=document)
         return httpx.Response(404, json={"type": "urn:bayflow:problem:not-found"})
 
     def revoke(self, commitment: bytes, schema: str) -> RevocationProof:
@@ -82,7 +108,11 @@ def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeHub:
         transport = httpx.MockTransport(fake.handle)
         return BayflowClient("http://hub.test", key_file, transport=transport)
 
+    def public_client(url: str) -> BayflowClient:
+        return BayflowClient(url, transport=httpx.MockTransport(fake.handle))
+
     monkeypatch.setattr("bayflow.cli.anchor.open_client", open_client)
+    monkeypatch.setattr("bayflow.cli.anchor.BayflowClient", public_client)
     monkeypatch.chdir(tmp_path)
     return fake
 
@@ -179,6 +209,21 @@ class TestAnchor:
         assert "not for the entry computed here" in capsys.readouterr().err
         assert not Path(f"{path}.salt").exists()
         assert not Path(f"{path}.proof").exists()
+
+    def test_without_a_proof_yet_the_salt_is_kept_and_status_fetches_the_proof_later(
+        self, hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        hub.proving = False
+        path = tmp_path / "late.pdf"
+        path.write_bytes(b"anchored before the checkpoint")
+        assert run("anchor", str(path)) == 75
+        assert "bayflow status" in capsys.readouterr().err
+        assert Path(f"{path}.salt").exists()
+        assert not Path(f"{path}.proof").exists()
+        hub.proving = True
+        assert run("status", str(path)) == 0
+        assert "log entry 0" in capsys.readouterr().out
+        assert verify(str(path)) == 0
 
     @pytest.mark.parametrize(
         "args",
@@ -349,6 +394,30 @@ class TestVerifyFailures:
         }
         status.write_text(json.dumps(revoked))
         assert verify(str(document), "--status", str(status)) == 18
+
+    def test_a_status_saved_by_bayflow_status_reports_the_revocation(
+        self, document: Path, hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        status = tmp_path / "status.json"
+        assert run("status", str(document), "--out", str(status)) == 0
+        assert "not revoked" in capsys.readouterr().out
+        assert verify(str(document), "--status", str(status)) == 0
+        commitment = json.loads(Path(f"{document}.salt").read_text())["commitment"]
+        hub.revoke(bytes.fromhex(commitment), "vat-e-invoice/1")
+        assert run("status", str(document), "--out", str(status)) == 0
+        assert f"revoked by {ISSUER}" in capsys.readouterr().out
+        assert verify(str(document), "--status", str(status)) == 18
+
+    def test_a_revocation_without_a_proof_yet_is_not_ignored(
+        self, document: Path, hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        commitment = json.loads(Path(f"{document}.salt").read_text())["commitment"]
+        hub.revoke(bytes.fromhex(commitment), "vat-e-invoice/1")
+        hub.proving = False
+        status = tmp_path / "status.json"
+        assert run("status", str(document), "--out", str(status)) == 0
+        assert verify(str(document), "--status", str(status)) == 65
+        assert "fetch the status again" in capsys.readouterr().err
 
     def test_a_revocation_by_another_issuer_is_refused(self, document: Path, hub: FakeHub) -> None:
         proof_path = Path(f"{document}.proof")
