@@ -4,7 +4,8 @@
 sends only the commitment to the hub, and writes two files beside the input: ``FILE.proof``,
 the c2sp.org/tlog-proof of the entry, and ``FILE.salt``, the secret that opens the commitment.
 ``disclose`` turns a record committed field by field into a partial disclosure. ``status`` asks
-the hub whether a commitment was revoked and saves its answer for ``verify --status``. ``verify``
+the hub whether a commitment was revoked and saves its answer for ``verify --status``; ``revoke``
+anchors the issuer's revocation of a commitment. ``verify``
 checks a file, a record or a partial disclosure against its proof with no network at all, and
 exits with the code of the first check that fails:
 
@@ -57,7 +58,7 @@ from bayflow.ledger.note import Ed25519Verifier
 from bayflow.ledger.proof import ProofBundle, verify_proof
 from bayflow.ledger.revocation import RevocationProof
 
-__all__ = ["anchor", "disclose_fields", "register", "status", "verify"]
+__all__ = ["anchor", "disclose_fields", "register", "revoke", "status", "verify"]
 
 _CHUNK: Final = 1 << 20
 _BYTE_KINDS: Final = tuple(
@@ -277,6 +278,24 @@ def disclose_fields(
     print(f"hand over {out} with the record's proof file")
 
 
+# Revocation.
+
+
+def revoke(
+    file: Annotated[Path, typer.Argument(help="A file or record your organisation anchored.")],
+    salt: Annotated[Path | None, typer.Option(help="Its salt file (default: FILE.salt).")] = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Anchor the revocation of FILE's commitment; verifiers with a later status see it."""
+    entry = CommitmentSecret.from_bytes(_read(salt or _sibling(file, ".salt"), "salt file")).entry()
+    with open_client(url, key) as hub:
+        answer = hub.post("/ledger/v1/revocations", {"digest": entry.digest.hex()})
+    if not isinstance(answer, dict):
+        raise BayflowError("the hub's answer to the revocation is not one entry")
+    print(f"revoked commitment {entry.digest.hex()}: log entry {answer.get('index')}")
+
+
 # Status.
 
 
@@ -454,5 +473,6 @@ def verify(
 def register(app: typer.Typer) -> None:
     app.command("anchor")(anchor)
     app.command("disclose")(disclose_fields)
+    app.command("revoke")(revoke)
     app.command("status")(status)
     app.command("verify")(verify)

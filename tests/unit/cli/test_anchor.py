@@ -81,6 +81,12 @@ class FakeHub:
                 self.anchor(entry)
                 answers.append(self.item(entry.to_bytes()))
             return httpx.Response(200 if self.proving else 202, json={"anchors": answers})
+        if path == "/ledger/v1/revocations":
+            digest = bytes.fromhex(json.loads(request.content)["digest"])
+            # The hub gives a revocation the revoked entry's schema.
+            revoked = next(e for e in map(Entry.from_bytes, self.indexes) if e.digest == digest)
+            revocation = self.revoke(digest, revoked.schema)
+            return httpx.Response(200, json=self.item(revocation.entry.to_bytes()))
         if path.startswith("/ledger/v1/status/"):
             digest = bytes.fromhex(path.rsplit("/", 1)[1])
             found = [data for data in self.indexes if Entry.from_bytes(data).digest == digest]
@@ -406,6 +412,15 @@ class TestVerifyFailures:
         hub.revoke(bytes.fromhex(commitment), "vat-e-invoice/1")
         assert run("status", str(document), "--out", str(status)) == 0
         assert f"revoked by {ISSUER}" in capsys.readouterr().out
+        assert verify(str(document), "--status", str(status)) == 18
+
+    def test_bayflow_revoke_anchors_a_revocation_that_status_then_reports(
+        self, document: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert run("revoke", str(document)) == 0
+        assert "log entry 1" in capsys.readouterr().out
+        status = tmp_path / "status.json"
+        assert run("status", str(document), "--out", str(status)) == 0
         assert verify(str(document), "--status", str(status)) == 18
 
     def test_a_revocation_without_a_proof_yet_is_not_ignored(
