@@ -175,8 +175,11 @@ def fetch(
     url: UrlOption = None,
     key: KeyOption = None,
 ) -> None:
-    """The presentation of the shared fields, once approved; check it with
-    ``bayflow credential verify``."""
+    """The presentation of the shared fields, once approved.
+
+    Check it with ``bayflow credential verify``; its key binding was signed at approval, so
+    give ``--max-age`` to cover the time since (``form show`` has ``decided_at``).
+    """
     with open_client(url, key) as hub:
         form = hub.get(f"/forms/requests/{request_id}")
     if form["presentation"] is None:
