@@ -23,7 +23,7 @@ class TestDemoLoan:
         assert "refused, as it should be" in out  # Li Na, and the fetch after revocation
         assert "24 records decrypted by the bank" in out
         assert "12 records decrypted by the bank" in out
-        assert "consent is revoked" in out
+        assert " v1 revoked: " in out
         assert "The story ends as SCENARIO.md tells it." in out
 
         (home,) = tmp_path.glob("bayflow-demo-*")
