@@ -8,6 +8,10 @@ This package is the pure core — no I/O, no database, no HTTP:
 - :mod:`~bayflow.ledger.cosignature`  c2sp.org/tlog-cosignature and the witness quorum policy
 - :mod:`~bayflow.ledger.tiles`        c2sp.org/tlog-tiles paths, tile contents, entry bundles
 - :mod:`~bayflow.ledger.proof`        c2sp.org/tlog-proof offline proof bundles
+- :mod:`~bayflow.ledger.commitment`   salted commitments, field-by-field records, salt and
+                                      disclosure files (computed on the participant's side)
+- :mod:`~bayflow.ledger.revocation`   offline evidence of a revocation
+- :mod:`~bayflow.ledger.witness`      c2sp.org/tlog-witness add-checkpoint logic
 - :mod:`~bayflow.ledger.errors`       what each of them raises
 
 Verification raises a :class:`~bayflow.ledger.errors.LedgerError`; it never returns ``False``.
