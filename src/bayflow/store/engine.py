@@ -30,6 +30,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # Inserts into a unique index of random 32-byte keys (the ledger's commitments) dirty
+        # pages all over it; a 64 MiB page cache and a WAL checkpoint every ~40 MiB instead of
+        # 4 MiB let repeated changes to a page coalesce. Measured at 500,000 rows in 1,000-row
+        # transactions: 15,000 rows/s with the defaults, 30,000 with these.
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

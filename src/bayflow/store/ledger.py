@@ -29,6 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from bayflow.ledger.entry import Entry
+from bayflow.ledger.errors import MalformedEntry
 from bayflow.ledger.interfaces import LedgerRepository, StoredCheckpoint, StoredEntry
 from bayflow.ledger.tiles import Tile
 from bayflow.store.engine import Database
@@ -44,11 +46,18 @@ _TREE_SIZE: Final = "tree_size"
 
 
 def _entry(row: Row[Any]) -> StoredEntry:
+    leaf = bytes(row.leaf)
+    try:
+        schema = Entry.from_bytes(leaf).schema
+    except MalformedEntry:
+        # Kept readable, so that fsck can report which stored entry is damaged.
+        schema = ""
     return StoredEntry(
         index=row.idx,
-        leaf=bytes(row.leaf),
+        leaf=leaf,
         kind=row.kind,
         digest=bytes(row.digest),
+        schema=schema,
         issuer=row.issuer,
         anchored_at=row.anchored_at,
     )
@@ -139,7 +148,7 @@ class SqlLedgerRepository:
         # much as SQLite's own insert. Every value here is bytes, str or int, which both
         # drivers take as they are, except the time, converted once for the whole batch.
         dialect = self._session.get_bind().dialect
-        to_db = ledger_entries.c.anchored_at.type.bind_processor(dialect)
+        to_db = ledger_entries.c.anchored_at.type.dialect_impl(dialect).bind_processor(dialect)
         times: dict[datetime, Any] = {}
         rows = []
         for stored in entries:
