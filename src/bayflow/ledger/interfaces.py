@@ -31,13 +31,15 @@ class StoredEntry:
     """An anchored entry: its position in the log, its exact leaf bytes, and when it came.
 
     ``kind``, ``digest`` and ``issuer`` are the stored copies used for look-ups; the leaf is
-    what the tree hashes, and ``bayflow ledger fsck`` checks that the two agree.
+    what the tree hashes, and ``bayflow ledger fsck`` checks that the two agree. ``schema`` is
+    read from the leaf once, when the entry is made or loaded, since answers need it often.
     """
 
     index: int
     leaf: bytes
     kind: str
     digest: bytes
+    schema: str
     issuer: str
     anchored_at: datetime
 

@@ -376,7 +376,7 @@ class LedgerService(LogReader):
             raise PermissionDenied(
                 f"only {revoked[0].issuer}, which anchored commitment {digest.hex()}, may revoke it"
             )
-        entry = Entry(EntryKind.REVOCATION, digest, revoked[0].entry.schema, issuer)
+        entry = Entry(EntryKind.REVOCATION, digest, revoked[0].schema, issuer)
         return self._append([entry], next_index, found)[0]
 
     def _append(
@@ -393,7 +393,13 @@ class LedgerService(LogReader):
                 results.append(Anchored(stored, created=False))
                 continue
             stored = StoredEntry(
-                next_index, entry.to_bytes(), entry.kind.value, entry.digest, entry.issuer, now
+                index=next_index,
+                leaf=entry.to_bytes(),
+                kind=entry.kind.value,
+                digest=entry.digest,
+                schema=entry.schema,
+                issuer=entry.issuer,
+                anchored_at=now,
             )
             known[key] = stored
             added.append(stored)

@@ -94,12 +94,11 @@ def _runtime(request: Request) -> LedgerRuntime:
 
 
 def _item(stored: StoredEntry, proof: str | None, *, created: bool | None = None) -> dict[str, Any]:
-    entry = stored.entry
     item: dict[str, Any] = {
         "index": stored.index,
         "kind": stored.kind,
         "digest": stored.digest.hex(),
-        "schema": entry.schema,
+        "schema": stored.schema,
         "issuer": stored.issuer,
         "anchored_at": stored.anchored_at.isoformat(),
     }
