@@ -26,6 +26,23 @@ _LEVELS = {
 }
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment of writing.
+
+    Binding the stream object at configuration time would keep writing to a stream that was
+    since replaced and closed (a test's capture, a daemon's redirected stderr).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR = _CurrentStderr()
+
+
 def _wants_json(log_format: LogFormat) -> bool:
     if log_format == "auto":
         return not sys.stderr.isatty()
@@ -53,7 +70,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
     # LogRecord machinery costs about a third of a liveness request's time.
     structlog.configure(
         processors=[*shared, renderer],
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(file=_STDERR),  # type: ignore[arg-type]
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
         cache_logger_on_first_use=False,
     )
@@ -61,7 +78,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "info") -> No
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_STDERR)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
