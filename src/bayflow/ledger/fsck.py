@@ -185,6 +185,8 @@ def fsck(
         checker.flush_tiles()
     if expected != next_index:
         raise LogCorrupt(f"entry {expected} is missing ({next_index} were anchored)")
+    if repo.entries(next_index, next_index + 1):
+        raise LogCorrupt(f"entry {next_index} is stored beyond the {next_index} anchored")
     if pending is not None:
         raise LogCorrupt(f"checkpoint of size {pending.size} is beyond the tree size {size}")
     checker.flush_tiles(final=True)
