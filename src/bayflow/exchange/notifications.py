@@ -2,9 +2,9 @@
 receiver's check.
 
 **The message.** Every event that concerns an organisation (a consent requested, approved,
-paused, revoked or expired; data ready) becomes one :class:`Notification` per subscribed URL.
-Its id is the delivery id: the hub keeps it across retries, so a receiver can tell a retry of a
-delivery it has processed from a new one.
+paused, revoked or expired; data ready, data accessed) becomes one :class:`Notification` per
+subscribed URL. Its id is the delivery id: the hub keeps it across retries, so a receiver can
+tell a retry of a delivery it has processed from a new one.
 
 **The wire format.** The hub POSTs the body with three headers::
 
@@ -22,7 +22,7 @@ the timestamp header's digits and the body exactly as sent. Binding the id and t
 signature is what lets a receiver refuse a replay; the ``typ`` keeps a webhook signature from
 passing as anything else the hub key signs. Every attempt is signed afresh with its own
 timestamp; the id and the body stay the same. The hub publishes its keys as a JWK Set at
-``/webhooks/jwks.json``.
+``/webhooks/jwks.json`` (the same set as ``/.well-known/jwks.json``).
 
 **The retry schedule** (:class:`RetryPolicy`). A delivery succeeds on any 2xx answer; anything
 else (an error status, a redirect, a refused connection, no answer within 5 s) is retried. The
@@ -107,7 +107,8 @@ class EventType(StrEnum):
     CONSENT_PAUSED = "consent.paused"
     CONSENT_REVOKED = "consent.revoked"
     CONSENT_EXPIRED = "consent.expired"
-    DATA_READY = "data.ready"
+    DATA_READY = "data.ready"  # to the consumer: a provider's answer is at the hub
+    DATA_ACCESSED = "data.accessed"  # to the data owner: data was delivered under its consent
 
 
 def check_event_types(names: Collection[str]) -> frozenset[EventType]:
