@@ -32,13 +32,16 @@ from bayflow.api.routes import (
 from bayflow.api.routes.webhooks import router as webhooks_router
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
-from bayflow.consent.interfaces import EventAnchor, UnsafeNoAnchor
+from bayflow.consent.interfaces import EventAnchor
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.exchange.dispatcher import WebhookDispatcher
 from bayflow.exchange.gate import TransferGate, UnsafeOpenGate
 from bayflow.hub import HubKeys, load_hub_keys
+from bayflow.ledger.anchoring import LedgerAnchor
+from bayflow.ledger.service import LedgerService
 from bayflow.logs import configure_logging, get_logger
 from bayflow.store import Database, Session
+from bayflow.store.ledger import SqlLedgerRepository
 from bayflow.store.outbox import outbox_transaction
 
 __all__ = ["create_app"]
@@ -65,9 +68,13 @@ class _LazyHubKeys:
         return self._keys
 
 
-def _unanchored(_session: Session) -> EventAnchor:
-    # NOTE(ledger): replaced by the ledger service's anchoring once it is wired in.
-    return UnsafeNoAnchor()
+def _ledger_anchor(runtime: LedgerRuntime, clock: Clock) -> Callable[[Session], EventAnchor]:
+    """Consent events and receipts go into the ledger in the caller's transaction."""
+
+    def anchor(session: Session) -> EventAnchor:
+        return LedgerAnchor(LedgerService(SqlLedgerRepository(session), runtime.policy, clock))
+
+    return anchor
 
 
 def _webhook_dispatcher(app: FastAPI) -> WebhookDispatcher:
@@ -139,7 +146,7 @@ def create_app(
     app.state.lazy_hub_keys = lazy_keys
     app.state.issuer = settings.effective_public_url
     app.state.ledger = LedgerRuntime(settings, db, clock)
-    app.state.event_anchor = event_anchor or _unanchored
+    app.state.event_anchor = event_anchor or _ledger_anchor(app.state.ledger, clock)
     # NOTE(compliance): the rules engine becomes the gate once it exists (issue 6).
     app.state.transfer_gate = transfer_gate or UnsafeOpenGate()
     install_error_handlers(app)

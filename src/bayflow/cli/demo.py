@@ -8,6 +8,7 @@ story says.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -25,10 +26,17 @@ import httpx
 import typer
 
 from bayflow.client import BayflowClient
+from bayflow.consent.service import EVENT_SCHEMA
 from bayflow.crypto.jose import CompactJWS
 from bayflow.crypto.jwt import b64url_encode
 from bayflow.errors import BayflowError
+from bayflow.exchange.requests import RECEIPT_SCHEMA
 from bayflow.identity.keyfile import EncryptionKey, KeyFile, KeyPair
+from bayflow.ledger.cosignature import CosignatureVerifier
+from bayflow.ledger.entry import Entry, EntryKind
+from bayflow.ledger.merkle import hash_leaf
+from bayflow.ledger.note import Ed25519Verifier
+from bayflow.ledger.proof import ProofBundle, verify_proof
 
 demo_group = typer.Typer(help="Run the reference scenario end to end.", no_args_is_help=True)
 
@@ -170,21 +178,65 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
     people: dict[str, KeyFile] = {}
     ctx: dict[str, Any] = {}
 
-    def start_hub() -> str:
-        subprocess.run(
-            [sys.executable, "-m", "bayflow", "db", "upgrade"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        stack.enter_context(
-            _process(
-                ["serve", "--port", str(hub_port)], env, f"{hub_url}/healthz", home / "hub.log"
-            )
-        )
-        return f"hub on {hub_url}, database in {home / 'hub'}"
+    witnesses = {
+        "hk": ("witness.hk.bayflow.example/1", _free_port()),
+        "sz": ("witness.sz.bayflow.example/1", _free_port()),
+    }
 
-    story("Start the hub", start_hub)
+    def start_hub() -> str:
+        vkeys = []
+        for slug, (name, _) in witnesses.items():
+            made = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments.
+                [sys.executable, "-m", "bayflow", "witness", "keygen",
+                 "--key-file", str(home / f"witness-{slug}.key"), "--name", name],
+                env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            vkeys.append(made.stdout.strip())
+        env["BAYFLOW_WITNESS_URLS"] = ",".join(
+            f"http://127.0.0.1:{port}" for _, port in witnesses.values()
+        )
+        env["BAYFLOW_WITNESS_KEYS"] = ",".join(vkeys)
+        ctx["witness_keys"] = vkeys
+        upgrade = [sys.executable, "-m", "bayflow", "db", "upgrade"]
+        subprocess.run(upgrade, env=env, check=True, capture_output=True)  # noqa: S603
+        serve = ["serve", "--port", str(hub_port)]
+        stack.enter_context(_process(serve, env, f"{hub_url}/healthz", home / "hub.log"))
+        log_key = httpx.get(f"{hub_url}/ledger/key", timeout=10).text.strip()
+        ctx["log_key"] = log_key
+        lines = [f"hub on {hub_url}, database in {home / 'hub'}", f"ledger key {log_key}"]
+        for slug, (name, port) in witnesses.items():
+            stack.enter_context(
+                _process(
+                    ["witness", "serve", "--key-file", str(home / f"witness-{slug}.key"),
+                     "--log-key", log_key, "--port", str(port)],
+                    env, f"http://127.0.0.1:{port}/", home / f"witness-{slug}.log",
+                )
+            )  # fmt: skip
+            lines.append(f"witness {name} on port {port}")
+        return "\n".join(lines)
+
+    def in_ledger(kind: EntryKind, digest: bytes, schema: str, issuer: str) -> int:
+        """Verify offline that the ledger holds this entry, cosigned by both witnesses."""
+        leaf = hash_leaf(Entry(kind, digest, schema, issuer).to_bytes())
+        deadline = time.monotonic() + 20
+        while True:
+            status = httpx.get(f"{hub_url}/ledger/v1/status/{digest.hex()}", timeout=10).json()
+            proven = [e for e in status["entries"] if e["kind"] == kind.value and e["proof"]]
+            if proven:
+                break
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"no cosigned proof for {kind.value} {digest.hex()[:16]}")
+            time.sleep(0.2)
+        verify_proof(
+            ProofBundle.from_text(proven[0]["proof"]),
+            leaf,
+            Ed25519Verifier.from_vkey(ctx["log_key"]),
+            [CosignatureVerifier.from_vkey(k) for k in ctx["witness_keys"]],
+            min_cosignatures=2,
+        )
+        return int(proven[0]["index"])
+
+    story("Start the hub, with a Hong Kong and a Shenzhen witness", start_hub)
     operator = stack.enter_context(
         BayflowClient(hub_url, KeyFile.read(home / "hub" / "operator.key"))
     )
@@ -419,9 +471,17 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
             receipt = CompactJWS.parse(meta["receipt"])
             key = operator.provider_key(parties[slug].organisation, receipt.kid or "")
             receipt.verify(key)
+            index = in_ledger(
+                EntryKind.ACCESS_RECEIPT,
+                hashlib.sha256(meta["receipt"].encode("ascii")).digest(),
+                RECEIPT_SCHEMA,
+                parties[slug].organisation,
+            )
             ctx.setdefault("fetched", []).append(out)
             lines.append(
-                f"{len(records)} records decrypted by the bank; the provider's receipt verifies"
+                f"{len(records)} records decrypted by the bank; the provider's receipt verifies, "
+                f"and is entry {index} of the ledger, checked offline against a checkpoint "
+                "cosigned by both witnesses"
             )
         return "\n".join(lines)
 
@@ -431,6 +491,17 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
         out = cli("data", "accesses", ctx["consent"], key="bayline")
         accesses = json.loads(out)
         listed = cli("consent", "list", key="bayline")
+        events = json.loads(cli("consent", "show", ctx["consent"], key="bayline"))["events"]
+        indexes = [
+            in_ledger(
+                EntryKind.CONSENT_EVENT,
+                bytes.fromhex(e["digest"]),
+                EVENT_SCHEMA,
+                parties["bayline"].organisation,
+            )
+            for e in events
+        ]
+        listed += f"\nevery consent event is in the ledger: entries {indexes}"
         return (
             "$ bayflow consent list\n"
             + listed
