@@ -30,6 +30,7 @@ from bayflow.api.routes import (
     wallet,
 )
 from bayflow.api.routes.webhooks import router as webhooks_router
+from bayflow.api.sweeper import ExpirySweeper
 from bayflow.clock import Clock, SystemClock
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor
@@ -121,7 +122,10 @@ def create_app(
         # The ledger's sequencer runs in every worker; the store's lock keeps one active.
         ledger_runtime: LedgerRuntime = _app.state.ledger
         await ledger_runtime.start()
+        sweeper = ExpirySweeper(_app.state)
+        sweeper.start()
         yield
+        await sweeper.stop()
         await ledger_runtime.stop()
         if dispatcher is not None:
             await dispatcher.aclose()
