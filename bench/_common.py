@@ -74,11 +74,13 @@ def hub(
     cli = [sys.executable, "-m", "bayflow", "--log-format", "json"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)  # noqa: S603
     port = free_port()
+    # The hub's log goes beside its data, for when a run goes wrong.
+    log_file = (data_dir.parent / f"{data_dir.name}.log").open("wb")
     process = subprocess.Popen(  # noqa: S603
         [*cli, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log_file,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -95,6 +97,7 @@ def hub(
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log_file.close()
 
 
 async def _one_connection(

@@ -100,6 +100,7 @@ class BayflowClient:
         self._token: str | None = None
         self._token_expires = self._clock.now()
         self._lock = threading.Lock()
+        self._provider_keys: dict[tuple[str, str], PublicJWK] = {}
 
     @classmethod
     def from_key_file(cls, path: str | Path, *, url: str | None = None, **kwargs: Any) -> Self:
@@ -255,14 +256,22 @@ class BayflowClient:
     # Data ---------------------------------------------------------------------------------
 
     def provider_key(self, provider: str, kid: str) -> PublicJWK:
-        """A provider organisation's key, from its did:web document (retired keys included)."""
+        """A provider organisation's key, from its did:web document (retired keys included).
+
+        Keys are cached by id: a key id is the key's thumbprint, so it never names another key.
+        """
+        cached = self._provider_keys.get((provider, kid))
+        if cached is not None:
+            return cached
         document = self.request("GET", f"/orgs/{provider}/did.json", auth=False).json()
         for method in document.get("verificationMethod", []):
             jwk = method.get("publicKeyJwk", {})
             if jwk.get("kid") == kid:
-                return PublicJWK.from_dict(
+                key = PublicJWK.from_dict(
                     {k: v for k, v in jwk.items() if k != "kid"} | {"kid": kid}
                 )
+                self._provider_keys[(provider, kid)] = key
+                return key
         raise BayflowError(f"provider {provider} publishes no key {kid}")
 
     def fetch_data(

@@ -32,6 +32,10 @@ def register(app: typer.Typer) -> None:
         # Worker processes build their own app from the environment: hand them what was
         # decided here.
         os.environ["BAYFLOW_LOG_FORMAT"] = state.log_format
+        # The address names the hub (its token issuer, its did:web documents) unless a public
+        # URL is set; workers must see the one chosen on this command line.
+        os.environ["BAYFLOW_HOST"] = settings.host
+        os.environ["BAYFLOW_PORT"] = str(settings.port)
         os.environ["BAYFLOW_LOG_LEVEL"] = "debug" if state.debug else settings.log_level
 
         database = Database(settings.effective_database_url)

@@ -16,6 +16,8 @@ from bayflow.errors import StoreUnavailable
 
 __all__ = ["Database", "Session"]
 
+_READ_ONLY = "bayflow_read_only"
+
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -40,7 +42,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        if conn.get_execution_options().get(_READ_ONLY):
+            # A read-only unit of work reads one snapshot and never needs the write lock.
+            conn.exec_driver_sql("BEGIN")
+            return
+        # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
+        # writes must upgrade its lock, and in WAL mode that fails at once ("database is
+        # locked", no busy wait) whenever another writer committed since its read. SQLite has
+        # one writer at a time anyway; PostgreSQL is the database for concurrent writers.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -63,6 +73,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reading = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,6 +90,16 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits when the block ends, rolls back if it raises."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work: one consistent snapshot, and no write lock on SQLite.
+
+        Writes inside it are a programming error; SQLite may refuse them as "database is
+        locked" while another unit of work writes.
+        """
+        with self._reading() as session, session.begin():
             yield session
 
     def ping(self) -> None:

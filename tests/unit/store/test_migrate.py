@@ -104,3 +104,19 @@ class TestDatabase:
     def test_display_url_hides_the_password(self) -> None:
         database = Database("postgresql+psycopg://user:hunter2@127.0.0.1:5432/db")
         assert "hunter2" not in database.display_url
+
+
+class TestConcurrentUnitsOfWork:
+    """Writers serialise; readers see the last committed state without waiting."""
+
+    def test_a_reader_does_not_wait_for_an_open_writer(self, database: Database) -> None:
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with database.transaction() as session:
+            HubMetadataRepository(session).set("k", "old", now=now)
+        with database.transaction() as writer:
+            HubMetadataRepository(writer).set("k", "new", now=now)
+            with database.reading() as reader:
+                assert HubMetadataRepository(reader).get("k") == "old"
+        with database.reading() as reader:
+            assert HubMetadataRepository(reader).get("k") == "new"

@@ -60,7 +60,7 @@ def subscribe(
 
 
 def message_count(database: Database) -> int:
-    with database.transaction() as session:
+    with database.reading() as session:
         return int(session.execute(select(func.count()).select_from(webhook_messages)).scalar_one())
 
 
