@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,12 +14,18 @@ from typing import Annotated, Any
 import typer
 
 from bayflow.cli._client import KeyOption, UrlOption, open_client, print_json
+from bayflow.cli._keys import read_log_key, read_witness_key
 from bayflow.clock import utcnow
 from bayflow.consent.lifecycle import ConsentAction
 from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
-from bayflow.errors import InvalidInput
+from bayflow.consent.service import EVENT_SCHEMA
+from bayflow.errors import BayflowError, InvalidInput
+from bayflow.exchange.requests import DELETION_SCHEMA, RECEIPT_SCHEMA
 from bayflow.identity.models import Jurisdiction
 from bayflow.ids import new_id
+from bayflow.ledger.audit import NotYetProven, verify_anchored
+from bayflow.ledger.entry import EntryKind
+from bayflow.ledger.errors import InclusionProofInvalid
 
 consent_group = typer.Typer(help="Consents: request, approve, revoke, list.", no_args_is_help=True)
 product_group = typer.Typer(help="Data products: publish and list.", no_args_is_help=True)
@@ -105,6 +114,49 @@ def request(
     print(_summary(view))
 
 
+@consent_group.command("amend")
+def amend(
+    consent: Annotated[str, typer.Argument(help="The consent id.")],
+    product: Annotated[
+        list[str] | None, typer.Option(help="Replace the products (repeatable).")
+    ] = None,
+    data_from: Annotated[str | None, typer.Option("--from", help="New first date (ISO).")] = None,
+    data_to: Annotated[str | None, typer.Option("--to", help="New last date (ISO).")] = None,
+    frequency: Annotated[str | None, typer.Option(help="New limit, e.g. 2/month.")] = None,
+    data_life: Annotated[str | None, typer.Option(help="New data life, e.g. 30d.")] = None,
+    expires_in: Annotated[str | None, typer.Option(help="New lifetime from now: 3m.")] = None,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Request a new version of a consent (the consumer); the owner must approve it again."""
+    with open_client(url, key) as hub:
+        current = ConsentTerms.from_json(hub.get(f"/consent/v1/consents/{consent}")["terms"])
+        now = utcnow().replace(microsecond=0)
+        try:
+            first = date.fromisoformat(data_from) if data_from else current.data_from
+            last = date.fromisoformat(data_to) if data_to else current.data_to
+        except ValueError as exc:
+            raise InvalidInput("--from and --to are ISO dates (2024-11-01)") from exc
+        limit = _frequency(frequency) if frequency else current.frequency
+        terms = replace(
+            current,
+            version=current.version + 1,
+            previous_digest=current.digest(),
+            products=tuple(_product(p) for p in product) if product else current.products,
+            data_from=first,
+            data_to=last,
+            fetch_type=FetchType.PERIODIC if limit else FetchType.ONCE,
+            frequency=limit,
+            data_life=_days(data_life, "--data-life") if data_life else current.data_life,
+            expires_at=now + _days(expires_in, "--expires-in")
+            if expires_in
+            else current.expires_at,
+            created_at=now,
+        )
+        view = hub.request_consent(terms)
+    print(_summary(view))
+
+
 def _act(action: ConsentAction, consent: str, url: str | None, key: Path | None) -> None:
     with open_client(url, key) as hub:
         view = hub.act_on_consent(consent, action)
@@ -162,6 +214,90 @@ def show(consent: str, url: UrlOption = None, key: KeyOption = None) -> None:
     """One consent: terms, state and every signed event."""
     with open_client(url, key) as hub:
         print_json(hub.get(f"/consent/v1/consents/{consent}"))
+
+
+_Check = tuple[str, EntryKind, str, str, str]
+
+
+def _audit_checks(view: dict[str, Any], accesses: list[dict[str, Any]]) -> list[_Check]:
+    """What the hub should have anchored for a consent: its events and every receipt."""
+    terms = view["terms"]
+    checks: list[_Check] = [
+        (f"event {e['seq']} {e['action']}", EntryKind.CONSENT_EVENT, e["digest"],
+         EVENT_SCHEMA, terms["data_owner"])
+        for e in view["events"]
+    ]  # fmt: skip
+    for access in accesses:
+        if access["receipt_digest"]:
+            checks.append(
+                (f"receipt {access['id']}", EntryKind.ACCESS_RECEIPT,
+                 access["receipt_digest"], RECEIPT_SCHEMA, access["provider"])
+            )  # fmt: skip
+        if access.get("deletion_receipt"):
+            digest = hashlib.sha256(access["deletion_receipt"].encode("ascii")).hexdigest()
+            checks.append(
+                (f"deletion {access['id']}", EntryKind.DELETION_RECEIPT, digest,
+                 DELETION_SCHEMA, access["consumer"])
+            )  # fmt: skip
+    return checks
+
+
+@consent_group.command("audit")
+def audit(
+    consent: Annotated[str, typer.Argument(help="The consent id.")],
+    log_key: Annotated[str, typer.Option(help="The ledger's verifier key, or a file holding it.")],
+    witness_key: Annotated[
+        list[str] | None, typer.Option(help="A witness's verifier key or file (repeatable).")
+    ] = None,
+    min_cosignatures: Annotated[
+        int | None, typer.Option(help="Witness cosignatures required [default: all given].")
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for recent entries.")] = 10.0,
+    url: UrlOption = None,
+    key: KeyOption = None,
+) -> None:
+    """Check every signed event and every receipt of a consent against the ledger.
+
+    Each proof is verified here, against the log key and witness keys you give: the hub's word
+    is not taken for any of it.
+    """
+    log_verifier = read_log_key(log_key)
+    witnesses = [read_witness_key(k) for k in witness_key or []]
+    with open_client(url, key) as hub:
+        versions = [hub.get(f"/consent/v1/consents/{consent}")]
+        accesses = hub.get(f"/exchange/v1/consents/{consent}/accesses")
+        checks = _audit_checks(versions[0], accesses)
+        failures = 0
+        for label, kind, digest_hex, schema, issuer in checks:
+            # An entry anchored a moment ago waits for the next checkpoint (about a second).
+            deadline = time.monotonic() + wait
+            while True:
+                status = hub.request("GET", f"/ledger/v1/status/{digest_hex}", auth=False).json()
+                try:
+                    index = verify_anchored(
+                        status,
+                        kind=kind,
+                        digest=bytes.fromhex(digest_hex),
+                        schema=schema,
+                        issuer=issuer,
+                        log_verifier=log_verifier,
+                        witnesses=witnesses,
+                        min_cosignatures=min_cosignatures,
+                    )
+                except NotYetProven:
+                    if time.monotonic() < deadline:
+                        time.sleep(0.25)
+                        continue
+                    failures += 1
+                    print(f"WAIT  {label}: not in a published checkpoint after {wait:g} s")
+                except BayflowError as exc:
+                    failures += 1
+                    print(f"FAIL  {label}: {exc.message}")
+                else:
+                    print(f"ok    {label}: ledger entry {index}")
+                break
+    if failures:
+        raise typer.Exit(InclusionProofInvalid.exit_code)
 
 
 @product_group.command("publish")

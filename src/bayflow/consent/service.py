@@ -281,6 +281,19 @@ class ConsentService:
             raise NotFound(f"no consent {consent_id}")
         return record
 
+    def in_force(self, consent_id: str, *, viewer_org: str) -> ConsentRecord:
+        """The version requests are made under: the newest active one, else the newest.
+
+        An amendment waits for approval while the version before it keeps serving; once the
+        amendment is approved it takes over (the owner may then revoke the older version).
+        """
+        records = self.history(consent_id, viewer_org=viewer_org)
+        now = self._clock.now()
+        for record in reversed(records):
+            if state_at(record.terms, [e.event for e in record.events], now) is ConsentState.ACTIVE:
+                return record
+        return records[-1]
+
     def history(self, consent_id: str, *, viewer_org: str) -> list[ConsentRecord]:
         records = self._repo.versions(consent_id)
         if not records or not _visible_to(records[-1].terms, viewer_org):

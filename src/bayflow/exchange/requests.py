@@ -133,7 +133,7 @@ class ExchangeService:
         # (1) The consumer's identity: a person of the organisation the token names.
         self._identity.person(caller_person, organisation_id=caller_org)
         # (2) The consent exists for this consumer and is active now.
-        record = self._consents.get(consent_id, viewer_org=caller_org)
+        record = self._consents.in_force(consent_id, viewer_org=caller_org)
         if record.terms.consumer != caller_org:
             raise NotFound(f"no consent {consent_id}")
         found = self._products.get(product.provider, product.product)

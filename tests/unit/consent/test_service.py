@@ -256,3 +256,55 @@ class TestRequireUsable:
                 record, consumer=scenario.lion_rock.organisation, product=scenario.einvoices,
                 data_from=None, data_to=None, fetches_in_window=0, now=NOW,
             )  # fmt: skip
+
+
+class TestAmendment:
+    """Amending makes a new version that must be approved; the old one serves meanwhile."""
+
+    def test_an_amendment_takes_over_once_approved(
+        self, service: ConsentService, scenario: Scenario
+    ) -> None:
+        v1 = _requested(service, scenario)
+        _act(service, scenario, v1, scenario.chen_wei, ConsentAction.APPROVE, 1,
+             ConsentState.REQUESTED)  # fmt: skip
+        v2 = loan_terms(
+            scenario, NOW, id=v1.id, version=2, previous_digest=v1.digest(),
+            data_life=timedelta(days=30),
+        )  # fmt: skip
+        service.request(
+            v2,
+            signed_event(v2, scenario.wong, ConsentAction.REQUEST, seq=0, from_state=None, at=NOW),
+            caller_person=scenario.wong.person,
+            caller_org=scenario.lion_rock.organisation,
+        )
+        bank = scenario.lion_rock.organisation
+        assert service.in_force(v1.id, viewer_org=bank).terms.version == 1
+        _act(service, scenario, v2, scenario.chen_wei, ConsentAction.APPROVE, 1,
+             ConsentState.REQUESTED)  # fmt: skip
+        assert service.in_force(v1.id, viewer_org=bank).terms.version == 2
+        assert [r.terms.version for r in service.history(v1.id, viewer_org=bank)] == [1, 2]
+
+    def test_an_amendment_must_name_the_current_version(
+        self, service: ConsentService, scenario: Scenario
+    ) -> None:
+        v1 = _requested(service, scenario)
+        stale = loan_terms(scenario, NOW, id=v1.id, version=2, previous_digest=bytes(32))
+        with pytest.raises(InvalidConsent, match="current version's digest"):
+            service.request(
+                stale,
+                signed_event(
+                    stale, scenario.wong, ConsentAction.REQUEST, seq=0, from_state=None, at=NOW
+                ),  # fmt: skip
+                caller_person=scenario.wong.person,
+                caller_org=scenario.lion_rock.organisation,
+            )
+        skipped = loan_terms(scenario, NOW, id=v1.id, version=3, previous_digest=v1.digest())
+        with pytest.raises(TransitionNotAllowed, match="next version is 2"):
+            service.request(
+                skipped,
+                signed_event(
+                    skipped, scenario.wong, ConsentAction.REQUEST, seq=0, from_state=None, at=NOW
+                ),  # fmt: skip
+                caller_person=scenario.wong.person,
+                caller_org=scenario.lion_rock.organisation,
+            )
