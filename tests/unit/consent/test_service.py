@@ -294,7 +294,7 @@ class TestAmendment:
                 stale,
                 signed_event(
                     stale, scenario.wong, ConsentAction.REQUEST, seq=0, from_state=None, at=NOW
-                ),  # fmt: skip
+                ),
                 caller_person=scenario.wong.person,
                 caller_org=scenario.lion_rock.organisation,
             )
@@ -304,7 +304,7 @@ class TestAmendment:
                 skipped,
                 signed_event(
                     skipped, scenario.wong, ConsentAction.REQUEST, seq=0, from_state=None, at=NOW
-                ),  # fmt: skip
+                ),
                 caller_person=scenario.wong.person,
                 caller_org=scenario.lion_rock.organisation,
             )
