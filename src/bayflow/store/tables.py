@@ -34,6 +34,9 @@ from sqlalchemy.engine import Dialect
 
 __all__ = [
     "UTCDateTime",
+    "compliance_contracts",
+    "compliance_decisions",
+    "compliance_volume_individuals",
     "consent_events",
     "consent_products",
     "consents",
@@ -442,4 +445,51 @@ ledger_state = Table(
     metadata,
     Column("key", String(32), primary_key=True),
     Column("value", BigInteger(), nullable=False),
+)
+
+# --- Compliance ------------------------------------------------------------------------------
+
+# Every compliance decision, as the RFC 8785 JSON whose SHA-256 (``digest``) is anchored in the
+# ledger; the other columns are copied out of it for look-ups.
+compliance_decisions = Table(
+    "compliance_decisions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("requested_by", String(64), index=True),
+    Column("exporter", String(64), index=True),
+    Column("recipient", String(64), index=True),
+    Column("verdict", String(32), nullable=False),
+    Column("rules_version", String(32), nullable=False),
+    Column("decided_at", UTCDateTime(), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+)
+
+# Year-to-date volumes: one row per individual an exporter reported in a year, as the keyed
+# pseudonym the exporter computed (never the identifier), sensitive and non-sensitive apart.
+# The primary key de-duplicates, so a count of rows is a count of distinct individuals.
+compliance_volume_individuals = Table(
+    "compliance_volume_individuals",
+    metadata,
+    Column("exporter", String(64), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("sensitive", Boolean, nullable=False),
+    Column("pseudonym", LargeBinary(32), nullable=False),
+    Column("first_seen_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("exporter", "year", "sensitive", "pseudonym"),
+)
+
+# GBA Standard Contracts. ``body`` is the contract's JSON (parties, deadlines, filings); the
+# parties and dates are copied out for look-ups.
+compliance_contracts = Table(
+    "compliance_contracts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("route", String(40), nullable=False),
+    Column("exporter", String(64), nullable=False, index=True),
+    Column("recipient", String(64), nullable=False, index=True),
+    Column("effective_on", Date, nullable=False),
+    Column("terminated_on", Date),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("body", Text, nullable=False),
 )
