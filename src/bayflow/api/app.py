@@ -18,6 +18,7 @@ from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.ledger import LedgerRuntime
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
 from bayflow.api.routes import (
+    compliance,
     consent,
     exchange,
     forms,
@@ -32,16 +33,20 @@ from bayflow.api.routes import (
 from bayflow.api.routes.webhooks import router as webhooks_router
 from bayflow.api.sweeper import ExpirySweeper
 from bayflow.clock import Clock, SystemClock
+from bayflow.compliance.engine import RulesEngine
+from bayflow.compliance.gate import RulesTransferGate
+from bayflow.compliance.rules import load_packaged_rules
 from bayflow.config import Settings, load_settings
 from bayflow.consent.interfaces import EventAnchor
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.exchange.dispatcher import WebhookDispatcher
-from bayflow.exchange.gate import TransferGate, UnsafeOpenGate
+from bayflow.exchange.gate import TransferGate
 from bayflow.hub import HubKeys, load_hub_keys
 from bayflow.ledger.anchoring import LedgerAnchor
 from bayflow.ledger.service import LedgerService
 from bayflow.logs import configure_logging, get_logger
 from bayflow.store import Database, Session
+from bayflow.store.compliance import DatabaseComplianceState
 from bayflow.store.ledger import SqlLedgerRepository
 from bayflow.store.outbox import outbox_transaction
 
@@ -76,6 +81,12 @@ def _ledger_anchor(runtime: LedgerRuntime, clock: Clock) -> Callable[[Session], 
         return LedgerAnchor(LedgerService(SqlLedgerRepository(session), runtime.policy, clock))
 
     return anchor
+
+
+def _compliance(database: Database, gate: TransferGate | None) -> tuple[RulesEngine, TransferGate]:
+    """The packaged rules table, and the gate that decides every transfer the exchange routes."""
+    engine = RulesEngine(load_packaged_rules())
+    return engine, gate or RulesTransferGate(engine, DatabaseComplianceState(database))
 
 
 def _webhook_dispatcher(app: FastAPI) -> WebhookDispatcher:
@@ -151,8 +162,7 @@ def create_app(
     app.state.issuer = settings.effective_public_url
     app.state.ledger = LedgerRuntime(settings, db, clock)
     app.state.event_anchor = event_anchor or _ledger_anchor(app.state.ledger, clock)
-    # NOTE(compliance): the rules engine becomes the gate once it exists (issue 6).
-    app.state.transfer_gate = transfer_gate or UnsafeOpenGate()
+    app.state.compliance_engine, app.state.transfer_gate = _compliance(db, transfer_gate)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
     app.include_router(health.router)
@@ -166,4 +176,5 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(wallet.router)
     app.include_router(forms.router)
+    app.include_router(compliance.router)
     return app

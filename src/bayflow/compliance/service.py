@@ -161,6 +161,10 @@ class ComplianceService:
 
     # --- Volumes ---------------------------------------------------------------------------
 
+    def today(self) -> date:
+        """Today's date in the GBA (UTC+8), which filing deadlines count in."""
+        return gba_date(self._clock.now())
+
     def current_year(self) -> int:
         return gba_year(self._clock.now())
 

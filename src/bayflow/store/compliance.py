@@ -220,23 +220,24 @@ class SqlContractRepository:
 
 
 class DatabaseComplianceState:
-    """The transfer gate's reads, each in a short transaction of its own.
+    """The transfer gate's reads, each in a read-only unit of work of its own.
 
     The gate is one object shared by every request, so it cannot hold a request's session; it
-    reads committed state, which is what "in place" means for a contract or a volume.
+    reads committed state, which is what "in place" means for a contract or a volume. Read-only
+    units take no write lock, so the gate may run inside a request's writing transaction.
     """
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
     def volumes(self, exporter: str, year: int) -> YearVolumes:
-        with self._database.transaction() as session:
+        with self._database.reading() as session:
             return SqlVolumeRepository(session).totals(exporter, year)
 
     def contracts_between(self, exporter: str, recipient: str) -> list[GBAContract]:
-        with self._database.transaction() as session:
+        with self._database.reading() as session:
             return SqlContractRepository(session).between(exporter, recipient)
 
     def contracts_received_by(self, recipient: str) -> list[GBAContract]:
-        with self._database.transaction() as session:
+        with self._database.reading() as session:
             return SqlContractRepository(session).received_by(recipient)
