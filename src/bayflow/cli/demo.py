@@ -216,7 +216,7 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
 
     def in_ledger(kind: EntryKind, digest: bytes, schema: str, issuer: str) -> int:
         """Verify offline that the ledger holds this entry, cosigned by both witnesses."""
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while True:
             status = httpx.get(f"{hub_url}/ledger/v1/status/{digest.hex()}", timeout=10).json()
             try:
@@ -539,7 +539,8 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
     def audit() -> str:
         witness_args = [arg for k in ctx["witness_keys"] for arg in ("--witness-key", k)]
         out = cli(
-            "consent", "audit", ctx["consent"], "--log-key", ctx["log_key"], *witness_args,
+            "consent", "audit", ctx["consent"], "--log-key", ctx["log_key"], "--wait", "30",
+            *witness_args,
             key="bayline",
         )  # fmt: skip
         return f"$ bayflow consent audit --log-key … --witness-key … --witness-key …\n{out}"

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from bayflow.clock import Clock
 from bayflow.consent.interfaces import EventAnchor, NoNotifier, Notifier
-from bayflow.consent.models import ProductScope
+from bayflow.consent.models import ConsentTerms, ProductScope
 from bayflow.consent.service import ConsentService
 from bayflow.crypto.jose import PublicJWK
 from bayflow.errors import Conflict, InvalidInput, NotFound
@@ -116,7 +116,7 @@ class ExchangeService:
         product: ProductScope,
         data_from: datetime | None = None,
         data_to: datetime | None = None,
-    ) -> tuple[DataRequest, DataProduct]:
+    ) -> tuple[DataRequest, DataProduct, ConsentTerms]:
         """Decide whether a consumer's request may be routed; record it if so.
 
         Each step raises the error that names what failed:
@@ -192,7 +192,7 @@ class ExchangeService:
             created_at=now,
         )
         self._requests.add(request)
-        return request, found
+        return request, found, terms
 
     def delivered(
         self, request: DataRequest, *, ciphertext_digest: bytes, receipt: str, data_owner: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +74,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer_lock = threading.Lock() if self.is_sqlite else None
         self._reading = sessionmaker(
             self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
         )
@@ -89,7 +91,14 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits when the block ends, rolls back if it raises."""
-        with self._sessions() as session, session.begin():
+        if self._writer_lock is None:
+            with self._sessions() as session, session.begin():
+                yield session
+            return
+        # SQLite admits one writer. Queueing this process's writers on a lock hands the write
+        # lock over as soon as it is free; left to SQLite's busy handler, waiters sleep in
+        # growing steps (up to 100 ms) and a burst of requests turns into seconds of latency.
+        with self._writer_lock, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager

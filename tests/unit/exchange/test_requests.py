@@ -114,7 +114,7 @@ class TestAuthorise:
     ) -> None:
         consents, exchange = _services(session, clock, UnsafeOpenGate())
         terms = _active_consent(consents, scenario)
-        request, product = exchange.authorise(
+        request, product, _ = exchange.authorise(
             caller_person=scenario.wong.person,
             caller_org=scenario.lion_rock.organisation,
             consent_id=terms.id,
@@ -142,9 +142,9 @@ class TestAuthorise:
             "consent_id": terms.id,
             "product": scenario.einvoices,
         }
-        first, _ = exchange.authorise(**ask)
+        first, _, _ = exchange.authorise(**ask)
         exchange.failed(first, "provider timed out")
-        second, _ = exchange.authorise(**ask)
+        second, _, _ = exchange.authorise(**ask)
         with pytest.raises(FrequencyExceeded):
             exchange.authorise(**ask)
         # The other product has its own count.

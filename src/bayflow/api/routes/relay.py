@@ -75,10 +75,10 @@ def _exchange(request: Request, session: Session) -> ExchangeService:
 
 def _authorise(
     request: Request, principal: Principal, body: DataRequestBody, consumer_key: hpke.PublicKey
-) -> tuple[DataRequest, str, str]:
+) -> tuple[DataRequest, str, str, str]:
     with request.app.state.database.transaction() as session:
         exchange = _exchange(request, session)
-        data_request, product = exchange.authorise(
+        data_request, product, terms = exchange.authorise(
             caller_person=principal.person_id,
             caller_org=principal.organisation_id,
             consent_id=body.consent_id,
@@ -86,11 +86,8 @@ def _authorise(
             data_from=_start_of(body.data_from),
             data_to=_start_of(body.data_to),
         )
-        record = consent_service(request, session).get(
-            body.consent_id, viewer_org=principal.organisation_id
-        )
         identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
-        owner = identity.organisation(record.terms.data_owner)
+        owner = identity.organisation(terms.data_owner)
         ids = {k: v for k, v in vars_of(owner.identifiers).items() if v}
         routed = RoutedRequest(
             hub=request.app.state.issuer,
@@ -108,7 +105,12 @@ def _authorise(
             issued_at=request.app.state.clock.now(),
         )
         hub_key = PrivateJWK.from_signing_key(request.app.state.lazy_hub_keys.keys().signing_key)
-        return data_request, product.endpoint, sign_routed_request(routed, hub_key)
+        return (
+            data_request,
+            terms.data_owner,
+            product.endpoint,
+            sign_routed_request(routed, hub_key),
+        )
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -127,6 +129,7 @@ def vars_of(identifiers: Any) -> dict[str, str | None]:
 def _settle(
     request: Request,
     data_request: DataRequest,
+    data_owner: str,
     envelope: Envelope | None,
     consumer_key: hpke.PublicKey,
     failure: str | None,
@@ -159,14 +162,11 @@ def _settle(
                 f"the provider's answer failed the hub's checks: {exc.message}"
             ) from exc
         receipt = envelope.receipt()
-        record = consent_service(request, session).get(
-            data_request.consent_id, viewer_org=data_request.consumer
-        )
         exchange.delivered(
             data_request,
             ciphertext_digest=envelope.ciphertext_digest,
             receipt=receipt,
-            data_owner=record.terms.data_owner,
+            data_owner=data_owner,
         )
         return receipt
 
@@ -202,15 +202,19 @@ async def fetch(body: DataRequestBody, principal: PrincipalDep, request: Request
         raise InvalidInput(
             "consumer_key is not an X25519 public key (32 bytes, base64url)"
         ) from exc
-    data_request, endpoint, routed = await run_in_threadpool(
+    data_request, data_owner, endpoint, routed = await run_in_threadpool(
         _authorise, request, principal, body, consumer_key
     )
     try:
         envelope = await _call_provider(request, endpoint, routed)
     except (ProviderUnavailable, PayloadRejected) as exc:
-        await run_in_threadpool(_settle, request, data_request, None, consumer_key, exc.message)
+        await run_in_threadpool(
+            _settle, request, data_request, data_owner, None, consumer_key, exc.message
+        )
         raise
-    receipt = await run_in_threadpool(_settle, request, data_request, envelope, consumer_key, None)
+    receipt = await run_in_threadpool(
+        _settle, request, data_request, data_owner, envelope, consumer_key, None
+    )
     return Response(
         content=envelope.to_bytes(),
         media_type=ENVELOPE_MEDIA_TYPE,
