@@ -78,6 +78,8 @@ def exporter_volume_key(secret: bytes, exporter: str, year: int) -> bytes:
 def normalise_identifier(identifier: str) -> str:
     """One written form per identifier: ``A123456(3)``, ``a 123456 3`` and full-width agree."""
     text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", identifier)).upper()
+    # Upper-casing can leave a string that NFKC composes differently ("A" + U+0308 -> "Ä").
+    text = unicodedata.normalize("NFKC", text)
     if not text:
         raise InvalidPseudonym("an empty identifier cannot be pseudonymised")
     return text
