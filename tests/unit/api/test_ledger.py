@@ -122,6 +122,12 @@ class TestReadSide:
         narrower = await hub.client.get("/ledger/tile/0/001.p/10")
         assert narrower.content == partial.content[: 10 * 32]
         bundle = await hub.client.get("/ledger/tile/entries/000")
+        assert bundle.headers["content-encoding"] == "gzip"
+        plain = await hub.client.get(
+            "/ledger/tile/entries/000", headers={"Accept-Encoding": "identity"}
+        )
+        assert "content-encoding" not in plain.headers
+        assert plain.content == bundle.content
         leaves = decode_entry_bundle(bundle.content, 256)
         assert [hash_leaf(leaf) for leaf in leaves] == [
             full.content[i : i + 32] for i in range(0, len(full.content), 32)

@@ -34,6 +34,7 @@ later. The status document is ``{"commitment": "<hex>", "entries": [item, ...],
 from __future__ import annotations
 
 import base64
+import gzip
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Request, Response
@@ -159,15 +160,22 @@ def _tile(database: Database, tile: Tile) -> bytes:
     summary="A hash tile or entry bundle (c2sp.org/tlog-tiles)",
     response_class=Response,
 )
-async def tile(path: str, database: DatabaseDep) -> Response:
+async def tile(path: str, request: Request, database: DatabaseDep) -> Response:
     try:
         parsed = Tile.from_path(f"tile/{path}")
     except MalformedTile:
         # Tile paths name static resources: a path that names none is simply not there.
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
     data = await run_in_threadpool(_tile, database, parsed)
-    cache = PARTIAL_CACHE if parsed.is_partial else IMMUTABLE
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": cache})
+    headers = {"Cache-Control": PARTIAL_CACHE if parsed.is_partial else IMMUTABLE}
+    if parsed.entries:
+        # tlog-tiles: entry bundles SHOULD be compressed at the HTTP layer. Hash tiles are
+        # random bytes, which compression cannot shrink.
+        headers["Vary"] = "Accept-Encoding"
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            data = gzip.compress(data, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+    return Response(data, media_type="application/octet-stream", headers=headers)
 
 
 # Write side.
