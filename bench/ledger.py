@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-from _common import emit, hub, log, percentile
 
+from _common import emit, hub, log, percentile
 from bayflow.client import BayflowClient
 from bayflow.ledger.merkle import hash_leaf
 from bayflow.ledger.note import Ed25519Verifier
@@ -96,9 +96,7 @@ def _fill(base: str, token: str, batches: int, concurrency: int) -> tuple[float,
     bodies = _batch_bodies(batches)
     started = time.perf_counter()
     asyncio.run(
-        _post_all(
-            base, "/ledger/v1/anchors?wait=false", token, [b for b, _ in bodies], concurrency
-        )
+        _post_all(base, "/ledger/v1/anchors?wait=false", token, [b for b, _ in bodies], concurrency)
     )
     elapsed = time.perf_counter() - started
     return elapsed, [digest for _, digests in bodies for digest in digests]
@@ -112,7 +110,7 @@ def _wait_integrated(client: BayflowClient, size: int) -> None:
         time.sleep(0.2)
 
 
-def main() -> None:  # noqa: PLR0915 - one measured scenario after another.
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000, help="tree size for fetches")
     parser.add_argument("--anchor-entries", type=int, default=200_000)

@@ -89,6 +89,17 @@ class _Checker:
         self._levels: list[list[bytes]] = [[] for _ in range(_TILE_LEVELS)]
         self._full: list[tuple[Tile, bytes]] = []
         self.tiles = 0
+        self._checkpoints = _checkpoints(repo)
+        self.pending: StoredCheckpoint | None = next(self._checkpoints, None)
+        self.latest: StoredCheckpoint | None = None
+        self.checkpoints = 0
+
+    def settle(self) -> None:
+        """Check every stored checkpoint of the tree re-derived so far (step 4)."""
+        while self.pending is not None and self.pending.size == self.size:
+            self.check_checkpoint(self.pending, self.root())
+            self.latest, self.checkpoints = self.pending, self.checkpoints + 1
+            self.pending = next(self._checkpoints, None)
 
     def append(self, leaf: bytes) -> None:
         created = self._compact.append(hash_leaf(leaf))
@@ -158,20 +169,7 @@ def fsck(
     if size > next_index:
         raise LogCorrupt(f"the tree has {size} entries but only {next_index} were anchored")
     checker = _Checker(repo, log_verifier, witnesses)
-    checkpoints = _checkpoints(repo)
-    pending = next(checkpoints, None)
-    previous: StoredCheckpoint | None = None
-    count = 0
-
-    def settle() -> None:
-        # (4), for each checkpoint of the tree re-derived so far:
-        nonlocal pending, previous, count
-        while pending is not None and pending.size == checker.size:
-            checker.check_checkpoint(pending, checker.root())
-            previous, count = pending, count + 1
-            pending = next(checkpoints, None)
-
-    settle()
+    checker.settle()
     expected = 0
     for start in range(0, next_index, _CHUNK):
         for stored in repo.entries(start, min(start + _CHUNK, next_index)):
@@ -180,15 +178,17 @@ def fsck(
             expected += 1
             if stored.index < size:
                 checker.append(stored.leaf)
-                settle()
+                checker.settle()
         # (3), for the tiles completed so far:
         checker.flush_tiles()
     if expected != next_index:
         raise LogCorrupt(f"entry {expected} is missing ({next_index} were anchored)")
     if repo.entries(next_index, next_index + 1):
         raise LogCorrupt(f"entry {next_index} is stored beyond the {next_index} anchored")
-    if pending is not None:
-        raise LogCorrupt(f"checkpoint of size {pending.size} is beyond the tree size {size}")
+    if checker.pending is not None:
+        raise LogCorrupt(
+            f"checkpoint of size {checker.pending.size} is beyond the tree size {size}"
+        )
     checker.flush_tiles(final=True)
     if repo.tile_count() != checker.tiles:
         raise LogCorrupt(
@@ -196,13 +196,13 @@ def fsck(
             f"{checker.tiles}"
         )
     # (5):
-    _check_consistency(repo, size, previous)
+    _check_consistency(repo, size, checker.latest)
     return FsckReport(
         tree_size=size,
         root_hash=checker.root(),
         entries=next_index,
         tiles=checker.tiles,
-        checkpoints=count,
+        checkpoints=checker.checkpoints,
     )
 
 

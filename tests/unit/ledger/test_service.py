@@ -297,7 +297,7 @@ def _proofs_hold(repo: LedgerRepository, policy: LogPolicy, leaves: list[bytes])
 class TestLogProperties:
     """Whatever the batches and integration steps, the stored log is the RFC 9162 tree."""
 
-    @settings(max_examples=30)
+    @settings(max_examples=20)
     @given(
         batches=st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=5),
         step=st.integers(min_value=1, max_value=700),
