@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test lint typecheck unit bench lock clean
 
@@ -26,8 +27,8 @@ typecheck: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest
 
-bench: $(DEV_STAMP)
-	@set -e; for script in bench/*.py; do \
+bench: $(BENCH_STAMP)
+	@set -e; for script in bench/[!_]*.py; do \
 		echo "== $$script" >&2; \
 		$(BIN)/python $$script; \
 	done
@@ -37,6 +38,8 @@ lock:
 	uv pip compile pyproject.toml --python-version 3.11 --no-header -o requirements/run.lock
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header \
 		-c requirements/run.lock -o requirements/dev.lock
+	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --no-header \
+		-c requirements/dev.lock -o requirements/bench.lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +53,10 @@ $(DEV_STAMP): requirements/dev.lock pyproject.toml | $(BIN)/python
 	$(PIP) install -r requirements/dev.lock
 	$(PIP) install --no-deps -e .
 	touch $@ $(RUN_STAMP)
+
+$(BENCH_STAMP): requirements/bench.lock $(DEV_STAMP)
+	$(PIP) install -r requirements/bench.lock
+	touch $@
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
