@@ -145,7 +145,7 @@ def main() -> None:
                 assert answer["anchors"][0]["proof"]
 
             # Fill the tree to --entries through the same batch API, then fetch proofs.
-            missing = max(0, args.entries - len(digests) - args.singles) // BATCH
+            missing = -(-max(0, args.entries - len(digests) - args.singles) // BATCH)
             if missing:
                 log(f"filling the tree with {missing * BATCH} more commitments")
                 fill_elapsed, more = _fill(base, token, missing, args.concurrency)
