@@ -45,7 +45,7 @@ _NEXT_INDEX: Final = "next_index"
 _TREE_SIZE: Final = "tree_size"
 
 
-def _entry(row: Row[Any]) -> StoredEntry:
+def _entry(row: Row[Any], anchored_at: datetime | None = None) -> StoredEntry:
     leaf = bytes(row.leaf)
     try:
         schema = Entry.from_bytes(leaf).schema
@@ -59,7 +59,7 @@ def _entry(row: Row[Any]) -> StoredEntry:
         digest=bytes(row.digest),
         schema=schema,
         issuer=row.issuer,
-        anchored_at=row.anchored_at,
+        anchored_at=row.anchored_at if anchored_at is None else anchored_at,
     )
 
 
@@ -134,12 +134,22 @@ class SqlLedgerRepository:
     def find_by_digests(self, digests: Collection[bytes]) -> list[StoredEntry]:
         if not digests:
             return []
-        # "digest IN (...)" alone: SQLite plans a row-value IN over (digest, kind) as a scan of
-        # the whole index, but this as one index search per digest.
-        rows = self._session.execute(
-            select(ledger_entries).where(ledger_entries.c.digest.in_(list(digests)))
+        # Raw driver SQL, as in add_entries: binding 1,000 digests through SQLAlchemy's types
+        # cost a tenth of an anchoring request. And "digest IN (...)" alone, because SQLite
+        # plans a row-value IN over (digest, kind) as a scan of the whole index.
+        mark = "?" if self._dialect == "sqlite" else "%s"
+        rows = self._session.connection().exec_driver_sql(
+            f"SELECT idx, leaf, kind, digest, issuer, anchored_at FROM {ledger_entries.name} "  # noqa: S608 - fixed names only.
+            f"WHERE digest IN ({', '.join([mark] * len(digests))})",
+            tuple(digests),
         )
-        return [_entry(row) for row in rows]
+        dialect = self._session.get_bind().dialect
+        to_time = ledger_entries.c.anchored_at.type.dialect_impl(dialect).result_processor(
+            dialect, None
+        )
+        return [
+            _entry(row, to_time(row.anchored_at) if to_time else row.anchored_at) for row in rows
+        ]
 
     def add_entries(self, entries: Sequence[StoredEntry]) -> None:
         if not entries:
