@@ -153,7 +153,7 @@ class LedgerRuntime:
     # Waiting for proofs.
 
     def _published(self) -> StoredCheckpoint | None:
-        with self._database.transaction() as session:
+        with self._database.reading() as session:
             return SqlLedgerRepository(session).latest_checkpoint(published=True)
 
     async def wait_published(self, size: int) -> StoredCheckpoint | None:

@@ -75,7 +75,8 @@ def export(
     database = _database()
     written = skipped = 0
     try:
-        with database.transaction() as session:
+        # A read-only snapshot: the hub keeps anchoring while the files are written.
+        with database.reading() as session:
             reader = LogReader(SqlLedgerRepository(session))
             checkpoint = reader.published()
             if checkpoint is None:
@@ -113,7 +114,8 @@ def check() -> None:
     policy = load_log_policy(settings)
     database = _database()
     try:
-        with database.transaction() as session:
+        # One snapshot, without the write lock: a running hub is not held up while fsck reads.
+        with database.reading() as session:
             report = fsck(SqlLedgerRepository(session), policy.verifier, policy.witnesses)
     finally:
         database.dispose()

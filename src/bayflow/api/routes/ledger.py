@@ -125,7 +125,7 @@ async def log_key(request: Request) -> Response:
 
 
 def _published(database: Database) -> StoredCheckpoint | None:
-    with database.transaction() as session:
+    with database.reading() as session:
         return LogReader(SqlLedgerRepository(session)).published()
 
 
@@ -151,7 +151,7 @@ async def checkpoint(database: DatabaseDep) -> Response:
 
 
 def _tile(database: Database, tile: Tile) -> bytes:
-    with database.transaction() as session:
+    with database.reading() as session:
         return LogReader(SqlLedgerRepository(session)).tile(tile)
 
 
@@ -198,7 +198,7 @@ def _revoke(runtime: LedgerRuntime, database: Database, digest: bytes, issuer: s
 def _prove(
     database: Database, entries: list[StoredEntry], checkpoint: StoredCheckpoint
 ) -> list[Proven]:
-    with database.transaction() as session:
+    with database.reading() as session:
         return LogReader(SqlLedgerRepository(session)).prove(entries, checkpoint)
 
 
@@ -259,7 +259,7 @@ async def revoke(
 
 
 def _status(database: Database, digest: bytes) -> dict[str, Any]:
-    with database.transaction() as session:
+    with database.reading() as session:
         status = LogReader(SqlLedgerRepository(session)).status(digest)
     return {
         "commitment": status.digest.hex(),
