@@ -3,60 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import rfc8785
 
-from bayflow.api import create_app
-from bayflow.clock import FixedClock
 from bayflow.compliance.volumes import pseudonymise
 from bayflow.config import Settings
-from bayflow.hub import HubKeys, bootstrap
+from bayflow.hub import HubKeys
 from bayflow.identity.keyfile import KeyFile
-from bayflow.store import Database, upgrade
-from tests.unit.api.scenario import HUB, Parties, admit_parties, bearer
+from tests.unit.api.scenario import Parties, admit_parties, bearer
 
 pytestmark = pytest.mark.anyio
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, public_url=HUB)
-
-
-@pytest.fixture
-def hub_keys(settings: Settings, clock: FixedClock) -> HubKeys:
-    database = Database(settings.effective_database_url)
-    upgrade(database)
-    keys = bootstrap(settings, database, clock)
-    database.dispose()
-    return keys
-
-
-@pytest.fixture
-async def hub(
-    settings: Settings, clock: FixedClock, hub_keys: HubKeys
-) -> AsyncIterator[httpx.AsyncClient]:
-    database = Database(settings.effective_database_url)
-    app = create_app(
-        settings, database=database, clock=clock, hub_keys=hub_keys, configure_logs=False
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=HUB) as client:
-        yield client
-    database.dispose()
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,18 +9,15 @@ from asn1crypto import algos, cms, tsp
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from bayflow.api import create_app
-from bayflow.clock import FixedClock
 from bayflow.config import Settings
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.crypto.jwt import b64url_encode, encode
 from bayflow.crypto.pki import CA_CERTIFICATE_FILE, P256PublicKey, P256SigningKey
 from bayflow.crypto.tsa import DEFAULT_POLICY, TimeStampResp
-from bayflow.hub import HubKeys, bootstrap, ca_directory
+from bayflow.hub import HubKeys, ca_directory
 from bayflow.identity.auth import ASSERTION_TYPE
 from bayflow.identity.keyfile import KeyFile, KeyPair
 from bayflow.identity.signing import SIGNING_CERTIFICATE_VALIDITY
-from bayflow.store import Database, upgrade
 
 pytestmark = pytest.mark.anyio
 
@@ -43,39 +38,6 @@ class Party:
     @property
     def organisation(self) -> str:
         return self.key_file.organisation
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, public_url=HUB)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
-
-
-@pytest.fixture
-def hub_keys(settings: Settings, clock: FixedClock) -> HubKeys:
-    database = Database(settings.effective_database_url)
-    upgrade(database)
-    keys = bootstrap(settings, database, clock)
-    database.dispose()
-    return keys
-
-
-@pytest.fixture
-async def hub(
-    settings: Settings, clock: FixedClock, hub_keys: HubKeys
-) -> AsyncIterator[httpx.AsyncClient]:
-    database = Database(settings.effective_database_url)
-    app = create_app(
-        settings, database=database, clock=clock, hub_keys=hub_keys, configure_logs=False
-    )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=HUB) as client:
-        yield client
-    database.dispose()
 
 
 async def sign_in(hub: httpx.AsyncClient, key_file: KeyFile) -> Party:
