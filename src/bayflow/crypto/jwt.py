@@ -12,8 +12,6 @@ know, no ``crit`` header we do not understand, and a 64-byte signature.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -22,6 +20,9 @@ from typing import Any
 
 from bayflow.crypto.ed25519 import SIGNATURE_SIZE, SigningKey, verify
 from bayflow.crypto.errors import CryptoError, InvalidSignature
+
+# One strict base64url for all of Bayflow's JOSE; re-exported for this module's callers.
+from bayflow.crypto.jose import b64url_decode, b64url_encode
 
 __all__ = [
     "ACCEPTED_ALGORITHMS",
@@ -46,20 +47,6 @@ _MAX_TOKEN_LENGTH = 16 * 1024
 class MalformedJWT(CryptoError):
     slug = "malformed-jwt"
     title = "Malformed JWT"
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding (RFC 7515 §2)."""
-    if "=" in text or any(c in text for c in "+/ \n\r\t"):
-        raise MalformedJWT("base64url part has padding or characters outside the alphabet")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedJWT("base64url part does not decode") from exc
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
