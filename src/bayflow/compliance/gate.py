@@ -17,18 +17,28 @@ of data it received under GBA Standard Contracts, and asks the engine. It then:
 The exchange does not know whether an exporter is a CIIO or holds notified important data;
 the gate describes every transfer as neither. A CIIO, or data notified as important, must not
 be published through the exchange until the hub records those facts.
+
+Every decision the gate takes on an allowed transfer comes back as a
+:class:`~bayflow.exchange.gate.GateDecision`: the decision's RFC 8785 JSON, with a note of the
+route the gate let it go under, which the exchange stores and anchors with the request. A
+refused transfer records nothing (the request's transaction is rolled back); its refusal
+message cites the rules instead.
 Not legal advice: the gate blocks on the table's reading, and a person decides on the rest.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
+
+import rfc8785
 
 from bayflow.compliance.contracts import LINEAGE_TAG
 from bayflow.compliance.engine import RulesEngine
 from bayflow.compliance.interfaces import ComplianceState
 from bayflow.compliance.models import (
+    DECISION_SCHEMA,
     DataDescription,
     Decision,
     ExporterDescription,
@@ -41,8 +51,9 @@ from bayflow.compliance.models import (
     gba_date,
     gba_year,
 )
+from bayflow.compliance.service import HUB_ISSUER
 from bayflow.exchange.errors import TransferRefused
-from bayflow.exchange.gate import Transfer
+from bayflow.exchange.gate import GateDecision, Transfer
 from bayflow.logs import get_logger
 
 __all__ = ["RulesTransferGate", "describe"]
@@ -99,25 +110,29 @@ class RulesTransferGate:
         volumes = self._state.volumes(transfer.exporter, gba_year(now))
         return self._engine.decide(description, volumes, now=now, requested_by=None)
 
-    def check(self, transfer: Transfer, *, now: datetime) -> None:
+    def check(self, transfer: Transfer, *, now: datetime) -> GateDecision | None:
         # (0) Nothing crosses and nothing restricted: no cross-boundary rule to apply.
         if not transfer.crosses_boundary and not transfer.personal_information:
-            return
+            return None
         decision = self.decide(transfer, now=now)
         if not transfer.crosses_boundary and decision.verdict is not Verdict.PROHIBITED:
-            return
+            return self._allowed(
+                decision, f"stays in {transfer.exporter_jurisdiction}: no cross-boundary route"
+            )
         # (1) A prohibition overrides every other route.
         if decision.verdict is Verdict.PROHIBITED:
             raise self._refusal(transfer, decision, "prohibited")
         # (2) An exemption needs no mechanism.
         if decision.verdict is Verdict.EXEMPT:
+            exempt = decision.route(Route.EXEMPT)
+            assert exempt is not None  # an exempt verdict lists its route
             _log.info(
                 "transfer allowed",
                 product=transfer.product,
-                rules=",".join(decision.route(Route.EXEMPT).rules),  # type: ignore[union-attr]
+                rules=",".join(exempt.rules),
                 rules_version=decision.rules_version,
             )
-            return
+            return self._allowed(decision, f"{Route.EXEMPT.value} ({', '.join(exempt.rules)})")
         # (3) A GBA Standard Contract route with a usable contract between the parties.
         today = gba_date(now)
         for option in decision.routes:
@@ -126,9 +141,32 @@ class RulesTransferGate:
             for contract in self._state.contracts_between(transfer.exporter, transfer.recipient):
                 if contract.route is option.route and contract.usable_on(today):
                     _log.info("transfer allowed", product=transfer.product, contract=contract.id)
-                    return
+                    return self._allowed(
+                        decision,
+                        f"{option.route.value} ({', '.join(option.rules)}), contract {contract.id}",
+                    )
         # (4) The mechanism the decision needs is not in place.
         raise self._refusal(transfer, decision, "needs a mechanism not in place")
+
+    @staticmethod
+    def _allowed(decision: Decision, basis: str) -> GateDecision:
+        """The decision as the exchange records it; the anchored JSON names the basis too."""
+        noted = replace(decision, notes=(*decision.notes, f"exchange gate allowed it: {basis}"))
+        exporter, recipient = decision.transfer.exporter, decision.transfer.recipient
+        assert exporter.organisation is not None  # the gate names both parties
+        assert recipient.organisation is not None
+        return GateDecision(
+            id=decision.id,
+            body=rfc8785.dumps(noted.to_json()),
+            schema=DECISION_SCHEMA,
+            issuer=decision.requested_by or HUB_ISSUER,
+            exporter=exporter.organisation,
+            recipient=recipient.organisation,
+            verdict=decision.verdict.value,
+            rules_version=decision.rules_version,
+            decided_at=decision.decided_at,
+            basis=f"{basis} [rules {decision.rules_version}]",
+        )
 
     @staticmethod
     def _refusal(transfer: Transfer, decision: Decision, why: str) -> TransferRefused:

@@ -1,8 +1,9 @@
 """Data requests: the hub's checks before it routes a consumer's request to a provider.
 
 The hub never sees a payload. What it decides and records is whether a request may go, which
-consent it went under, and — once the provider answers — the digest of the ciphertext it
-relayed, the provider's signature over it, and the receipt anchored in the ledger.
+consent it went under, the transfer gate's decision (stored and anchored with the request),
+and — once the provider answers — the digest of the ciphertext it relayed, the provider's
+signature over it, and the receipt anchored in the ledger.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bayflow.crypto.jose import PublicJWK
 from bayflow.errors import Conflict, InvalidInput, NotFound
 from bayflow.exchange.deletion import verify_deletion
 from bayflow.exchange.errors import DeletionReceiptInvalid
-from bayflow.exchange.gate import Transfer, TransferGate
+from bayflow.exchange.gate import DecisionLog, Transfer, TransferGate
 from bayflow.exchange.models import DataProduct
 from bayflow.identity.models import KeyOwner
 from bayflow.identity.service import IdentityService
@@ -68,6 +69,10 @@ class DataRequest:
     failure: str | None = None
     deleted_at: datetime | None = None
     deletion_receipt: str | None = None
+    # The transfer gate's decision this request went under, and the route it names.
+    decision_id: str | None = None
+    decision_digest: bytes | None = None
+    decision_basis: str | None = None
 
 
 class RequestRepository(Protocol):
@@ -94,6 +99,7 @@ class ExchangeService:
         *,
         identity: IdentityService,
         gate: TransferGate,
+        decisions: DecisionLog,
         clock: Clock,
         anchor: EventAnchor,
         notifier: Notifier | None = None,
@@ -103,6 +109,7 @@ class ExchangeService:
         self._consents = consents
         self._identity = identity
         self._gate = gate
+        self._decisions = decisions
         self._clock = clock
         self._anchor = anchor
         self._notifier = notifier or NoNotifier()
@@ -127,7 +134,8 @@ class ExchangeService:
         4. the requested dates lie inside the consent's data range;
         5. the consent's fetch limit for the current window is not used up;
         6. the transfer gate allows the data to cross from provider to consumer;
-        7. the request is recorded, so it counts against the limit (unless the provider fails).
+        7. the request is recorded, so it counts against the limit (unless the provider fails),
+           with the gate's decision, which is stored and its digest anchored in the ledger.
         """
         now = self._clock.now()
         # (1) The consumer's identity: a person of the organisation the token names.
@@ -161,7 +169,7 @@ class ExchangeService:
         # (6) The cross-boundary transfer is allowed.
         provider = self._identity.organisation(product.provider)
         consumer = self._identity.organisation(caller_org)
-        self._gate.check(
+        decision = self._gate.check(
             Transfer(
                 exporter=provider.id,
                 exporter_jurisdiction=provider.jurisdiction,
@@ -190,8 +198,19 @@ class ExchangeService:
             data_to=data_to,
             status=RequestStatus.ROUTED,
             created_at=now,
+            decision_id=decision.id if decision else None,
+            decision_digest=decision.digest if decision else None,
+            decision_basis=decision.basis if decision else None,
         )
         self._requests.add(request)
+        if decision is not None:
+            self._decisions.record(decision)
+            self._anchor.anchor(
+                kind=EntryKind.DECISION,
+                digest=decision.digest,
+                schema=decision.schema,
+                issuer=decision.issuer,
+            )
         return request, found, terms
 
     def delivered(

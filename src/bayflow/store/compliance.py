@@ -15,6 +15,7 @@ from bayflow.compliance.contracts import GBAContract
 from bayflow.compliance.interfaces import StoredDecision
 from bayflow.compliance.models import YearVolumes
 from bayflow.errors import Conflict, NotFound
+from bayflow.exchange.gate import GateDecision
 from bayflow.store.engine import Database
 from bayflow.store.tables import (
     compliance_contracts,
@@ -56,6 +57,22 @@ class SqlDecisionRepository:
                 )
         except IntegrityError as exc:
             raise Conflict(f"decision {decision.id} is already recorded") from exc
+
+    def record(self, decision: GateDecision) -> None:
+        """Keep a transfer gate's decision (:class:`bayflow.exchange.gate.DecisionLog`)."""
+        self.add(
+            StoredDecision(
+                id=decision.id,
+                canonical_json=decision.body,
+                digest=decision.digest,
+                requested_by=None,
+                exporter=decision.exporter,
+                recipient=decision.recipient,
+                verdict=decision.verdict,
+                rules_version=decision.rules_version,
+                decided_at=decision.decided_at,
+            )
+        )
 
     @staticmethod
     def _decision(row: object) -> StoredDecision:

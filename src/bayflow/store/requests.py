@@ -34,6 +34,9 @@ def _request(row: Row[Any]) -> DataRequest:
         failure=row.failure,
         deleted_at=row.deleted_at,
         deletion_receipt=row.deletion_receipt,
+        decision_id=row.decision_id,
+        decision_digest=bytes(row.decision_digest) if row.decision_digest else None,
+        decision_basis=row.decision_basis,
     )
 
 
@@ -55,6 +58,9 @@ def _values(request: DataRequest) -> dict[str, Any]:
         "failure": request.failure,
         "deleted_at": request.deleted_at,
         "deletion_receipt": request.deletion_receipt,
+        "decision_id": request.decision_id,
+        "decision_digest": request.decision_digest,
+        "decision_basis": request.decision_basis,
     }
 
 

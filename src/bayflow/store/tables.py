@@ -267,6 +267,10 @@ data_requests = Table(
     # The consumer's signed statement that it purged what it received (end of data life).
     Column("deleted_at", UTCDateTime()),
     Column("deletion_receipt", Text),
+    # The transfer gate's decision (in compliance_decisions; its digest is anchored).
+    Column("decision_id", String(40)),
+    Column("decision_digest", LargeBinary(32)),
+    Column("decision_basis", String(300)),
     Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at"),
 )
 

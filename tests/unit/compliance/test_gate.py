@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
@@ -10,7 +12,7 @@ import pytest
 from bayflow.compliance.contracts import GBAContract
 from bayflow.compliance.engine import RulesEngine
 from bayflow.compliance.gate import RulesTransferGate, describe
-from bayflow.compliance.models import Route, Verdict, YearVolumes
+from bayflow.compliance.models import DECISION_SCHEMA, Route, Verdict, YearVolumes
 from bayflow.compliance.rules import load_packaged_rules
 from bayflow.exchange.errors import TransferRefused
 from bayflow.exchange.gate import Transfer, TransferGate
@@ -96,7 +98,32 @@ class TestRulesTransferGate:
             exporter_city=City.HONG_KONG,
             personal_information=False,
         )
-        RulesTransferGate(ENGINE, MemoryState()).check(local, now=NOW)
+        assert RulesTransferGate(ENGINE, MemoryState()).check(local, now=NOW) is None
+
+    def test_an_allowed_transfer_returns_the_decision_to_record(self) -> None:
+        taken = RulesTransferGate(ENGINE, MemoryState(nonsensitive=4_000)).check(EINVOICES, now=NOW)
+        assert taken is not None
+        body = json.loads(taken.body)
+        assert taken.digest == hashlib.sha256(taken.body).digest()
+        assert (taken.schema, taken.issuer, body["schema"]) == (
+            DECISION_SCHEMA,
+            "hub",
+            "bayflow-decision/1",
+        )
+        assert (taken.exporter, taken.recipient) == ("org_pearl", "org_lion")
+        assert (taken.id, taken.verdict, body["verdict"]) == (body["id"], "exempt", "exempt")
+        assert taken.basis.startswith("exempt (R")
+        assert taken.basis.endswith(f"[rules {taken.rules_version}]")
+        # The anchored decision names the route the gate let the transfer go under.
+        assert any(note.startswith("exchange gate allowed it: exempt (R") for note in body["notes"])
+
+    def test_a_contract_route_names_the_contract(self) -> None:
+        state = MemoryState(nonsensitive=1_000_000, contracts=[_contract()])
+        taken = RulesTransferGate(ENGINE, state).check(EINVOICES, now=NOW)
+        assert taken is not None
+        assert taken.verdict == "mechanism_required"
+        assert taken.basis.startswith("gba_standard_contract_hk (R10")
+        assert "contract gsc_1" in taken.basis
 
     def test_a_million_individuals_without_a_contract_are_refused_citing_the_rules(self) -> None:
         gate = RulesTransferGate(ENGINE, MemoryState(nonsensitive=1_000_000))

@@ -1,9 +1,17 @@
+import hashlib
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bayflow.clock import FixedClock
+from bayflow.compliance.contracts import GBAContract
+from bayflow.compliance.engine import RulesEngine
+from bayflow.compliance.gate import RulesTransferGate
+from bayflow.compliance.models import DECISION_SCHEMA, YearVolumes
+from bayflow.compliance.rules import load_packaged_rules
+from bayflow.compliance.service import HUB_ISSUER
 from bayflow.consent.errors import ConsentInactive, FrequencyExceeded
 from bayflow.consent.interfaces import UnsafeNoAnchor
 from bayflow.consent.lifecycle import ConsentAction, ConsentState
@@ -15,7 +23,9 @@ from bayflow.exchange.errors import TransferRefused
 from bayflow.exchange.gate import Transfer, UnsafeOpenGate
 from bayflow.exchange.requests import ExchangeService, RequestStatus
 from bayflow.identity.service import IdentityService
+from bayflow.ledger.entry import EntryKind
 from bayflow.store import Database, Session, upgrade
+from bayflow.store.compliance import SqlDecisionRepository
 from bayflow.store.consent import SqlConsentRepository
 from bayflow.store.exchange import SqlProductRepository
 from bayflow.store.identity import SqlIdentityRepository
@@ -38,6 +48,28 @@ class RefuseCrossBoundary:
             raise TransferRefused("no route for this transfer")
 
 
+class Volumes:
+    """The compliance state the rules gate reads: an exporter's volumes, and no contracts."""
+
+    def __init__(self, nonsensitive: int) -> None:
+        self.nonsensitive = nonsensitive
+
+    def volumes(self, exporter: str, year: int) -> YearVolumes:
+        return YearVolumes(exporter, year, self.nonsensitive)
+
+    def contracts_between(self, exporter: str, recipient: str) -> list[GBAContract]:
+        del exporter, recipient
+        return []
+
+    def contracts_received_by(self, recipient: str) -> list[GBAContract]:
+        del recipient
+        return []
+
+
+def rules_gate(nonsensitive: int) -> RulesTransferGate:
+    return RulesTransferGate(RulesEngine(load_packaged_rules()), Volumes(nonsensitive))
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
@@ -58,10 +90,10 @@ def scenario(session: Session, clock: FixedClock) -> Scenario:
 
 
 def _services(
-    session: Session, clock: FixedClock, gate: object
+    session: Session, clock: FixedClock, gate: object, anchor: UnsafeNoAnchor | None = None
 ) -> tuple[ConsentService, ExchangeService]:
     identity = IdentityService(SqlIdentityRepository(session), clock)
-    anchor = UnsafeNoAnchor()
+    anchor = anchor or UnsafeNoAnchor()
     consents = ConsentService(
         SqlConsentRepository(session),
         identity,
@@ -76,6 +108,7 @@ def _services(
         consents,
         identity=identity,
         gate=gate,  # type: ignore[arg-type]
+        decisions=SqlDecisionRepository(session),
         clock=clock,
         anchor=anchor,
     )
@@ -220,3 +253,82 @@ class TestAuthorise:
                 consent_id=terms.id,
                 product=ProductScope(scenario.victoria.organisation, "gas-bills"),
             )
+
+
+class TestGateDecisions:
+    """The gate's decision is stored and anchored with the request it allowed, and journalled."""
+
+    def test_the_decision_is_stored_and_anchored_with_the_request(
+        self, session: Session, clock: FixedClock, scenario: Scenario
+    ) -> None:
+        anchor = UnsafeNoAnchor()
+        consents, exchange = _services(session, clock, rules_gate(4_000), anchor)
+        terms = _active_consent(consents, scenario)
+        request, _, _ = exchange.authorise(
+            caller_person=scenario.wong.person,
+            caller_org=scenario.lion_rock.organisation,
+            consent_id=terms.id,
+            product=scenario.einvoices,
+        )
+        assert request.decision_id is not None
+        assert request.decision_digest is not None
+        assert request.decision_basis is not None
+        assert request.decision_basis.startswith("exempt (")
+        stored = SqlDecisionRepository(session).get(request.decision_id)
+        assert stored is not None
+        assert stored.digest == request.decision_digest
+        assert hashlib.sha256(stored.canonical_json).digest() == stored.digest
+        assert (stored.exporter, stored.recipient, stored.verdict) == (
+            scenario.pearl_river.organisation,
+            scenario.lion_rock.organisation,
+            "exempt",
+        )
+        body = json.loads(stored.canonical_json)
+        assert body["volumes"]["nonsensitive"] == 4_000
+        assert f"exchange gate allowed it: {request.decision_basis.split(' [')[0]}" in body["notes"]
+        assert (EntryKind.DECISION, stored.digest, DECISION_SCHEMA, HUB_ISSUER) in anchor.anchored
+        (journalled,) = exchange.accesses(terms.id, viewer_org=scenario.bayline.organisation)
+        assert (journalled.decision_id, journalled.decision_digest, journalled.decision_basis) == (
+            request.decision_id,
+            request.decision_digest,
+            request.decision_basis,
+        )
+
+    def test_a_transfer_with_no_decision_to_take_records_none(
+        self, session: Session, clock: FixedClock, scenario: Scenario
+    ) -> None:
+        anchor = UnsafeNoAnchor()
+        consents, exchange = _services(session, clock, rules_gate(4_000), anchor)
+        terms = _active_consent(consents, scenario)
+        before = len(anchor.anchored)
+        request, _, _ = exchange.authorise(
+            caller_person=scenario.wong.person,
+            caller_org=scenario.lion_rock.organisation,
+            consent_id=terms.id,
+            product=scenario.electricity,  # Hong Kong -> Hong Kong, no personal information
+        )
+        assert (request.decision_id, request.decision_digest, request.decision_basis) == (
+            None,
+            None,
+            None,
+        )
+        assert len(anchor.anchored) == before
+
+    def test_a_refused_transfer_records_nothing(
+        self, session: Session, clock: FixedClock, scenario: Scenario
+    ) -> None:
+        anchor = UnsafeNoAnchor()
+        consents, exchange = _services(session, clock, rules_gate(1_000_000), anchor)
+        terms = _active_consent(consents, scenario)
+        before = list(anchor.anchored)
+        with pytest.raises(TransferRefused, match="security_assessment"):
+            exchange.authorise(
+                caller_person=scenario.wong.person,
+                caller_org=scenario.lion_rock.organisation,
+                consent_id=terms.id,
+                product=scenario.einvoices,
+            )
+        assert anchor.anchored == before
+        decisions = SqlDecisionRepository(session)
+        assert decisions.list_for(scenario.pearl_river.organisation, limit=10) == []
+        assert exchange.accesses(terms.id, viewer_org=scenario.bayline.organisation) == []

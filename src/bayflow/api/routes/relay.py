@@ -32,6 +32,7 @@ from bayflow.identity.auth import Principal, Scope
 from bayflow.identity.models import KeyOwner
 from bayflow.identity.service import IdentityService
 from bayflow.store import Session
+from bayflow.store.compliance import SqlDecisionRepository
 from bayflow.store.exchange import SqlProductRepository
 from bayflow.store.identity import SqlIdentityRepository
 from bayflow.store.outbox import SqlNotifier
@@ -67,6 +68,7 @@ def _exchange(request: Request, session: Session) -> ExchangeService:
         consent_service(request, session),
         identity=identity,
         gate=state.transfer_gate,
+        decisions=SqlDecisionRepository(session),
         clock=state.clock,
         anchor=state.event_anchor(session),
         notifier=SqlNotifier(session, state.clock),
@@ -248,6 +250,9 @@ def accesses(consent_id: str, principal: PrincipalDep, request: Request) -> list
                 "failure": r.failure,
                 "deleted_at": r.deleted_at.isoformat() if r.deleted_at else None,
                 "deletion_receipt": r.deletion_receipt,
+                "decision_id": r.decision_id,
+                "decision_digest": r.decision_digest.hex() if r.decision_digest else None,
+                "decision_basis": r.decision_basis,
             }
             for r in journal
         ]
