@@ -2,10 +2,11 @@
 
 ``check FILE`` decides a transfer described in JSON (schema ``bayflow-transfer/1``) with the
 rules table shipped in this package, offline; with ``--url`` it asks the hub instead, which adds
-the exporter's stored volumes and stores and anchors the decision. ``contract`` registers GBA
-Standard Contracts, records filings and lists reminders. ``volumes report`` pseudonymises
-identifiers on this machine with the organisation's volume key and sends only the pseudonyms.
-Decisions are automated readings of a cited rules table: not legal advice.
+the exporter's stored volumes and stores and anchors the decision (the command prints its id and
+the digest anchored). ``contract`` registers GBA Standard Contracts, records filings and lists
+reminders. ``volumes report`` pseudonymises identifiers on this machine with the organisation's
+volume key and sends only the pseudonyms. Decisions are automated readings of a cited rules
+table: not legal advice.
 """
 
 from __future__ import annotations
@@ -101,6 +102,11 @@ def check(
         print_json(decision)
         return
     _print_decision(decision)
+    if url is not None:
+        print(
+            f"decision {decision['id']} stored by the hub; its SHA-256 {answer['digest']} "
+            "is anchored in the hub's ledger"
+        )
 
 
 def _print_contract(contract: dict[str, Any]) -> None:

@@ -78,6 +78,7 @@ class FakeHub:
 
 def _decision() -> dict[str, Any]:
     return {
+        "id": "dec_1",
         "transfer": SCENARIO,
         "volumes": {"year": 2026, "nonsensitive": 4000, "sensitive": 0},
         "verdict": "exempt",
@@ -174,7 +175,9 @@ class TestHubVerbs:
     ) -> None:
         assert run("compliance", "check", str(scenario_file), "--url", "http://hub.test") == 0
         assert ("POST", "/compliance/v1/decisions") in [(m, p) for m, p, _ in hub.sent]
-        assert "exempt" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "exempt" in out
+        assert "decision dec_1 stored by the hub; its SHA-256 00 is anchored" in out
 
     def test_volume_reports_send_pseudonyms_only(self, tmp_path: Path, hub: FakeHub) -> None:
         ids = tmp_path / "ids.txt"
