@@ -3,7 +3,8 @@
 Starts a hub and two data providers as their own processes with a temporary database, then
 walks ../shared/SCENARIO.md: a Shenzhen company's working-capital loan at a Hong Kong bank.
 Every step is printed; the command exits non-zero at the first step that does not go as the
-story says.
+story says. Whatever the story says is checked offline (a ledger entry, a disclosure) is
+checked by a command run with every network connection refused.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,9 +26,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import rfc8785
 import typer
 
 from bayflow.client import BayflowClient
+from bayflow.compliance.identifiers import organisation_code_check_character, uscc_check_character
+from bayflow.compliance.models import DECISION_SCHEMA
+from bayflow.compliance.service import HUB_ISSUER
 from bayflow.consent.service import EVENT_SCHEMA
 from bayflow.crypto.jose import CompactJWS
 from bayflow.crypto.jwt import b64url_encode
@@ -36,6 +43,25 @@ from bayflow.ledger.audit import NotYetProven, verify_anchored
 from bayflow.ledger.cosignature import CosignatureVerifier
 from bayflow.ledger.entry import EntryKind
 from bayflow.ledger.note import Ed25519Verifier
+
+# Runs `python -m bayflow` with outbound network refused: an audit hook fails every connection
+# and name look-up, so a command that succeeds this way made no network call.
+_OFFLINE = """
+import runpy, sys
+
+REFUSED = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "socket.sendto",
+           "socket.sendmsg"}
+
+def refuse(event, args):
+    if event in REFUSED:
+        raise OSError(f"offline: {event} refused")
+
+sys.addaudithook(refuse)
+runpy.run_module("bayflow", run_name="__main__", alter_sys=True)
+"""
+
+# The fields of the annual VAT summary Bayline discloses to the bank; the others stay hidden.
+_DISCLOSED = ("period", "total_sales_cny", "total_tax_cny")
 
 demo_group = typer.Typer(help="Run the reference scenario end to end.", no_args_is_help=True)
 
@@ -107,6 +133,30 @@ def _einvoices() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _vat_summary() -> dict[str, Any]:
+    """Bayline's 2025 annual VAT summary as Pearl River issues it: the 2025 months of the
+    e-invoices, with fields the bank has no need to see."""
+    months = [row for row in _einvoices() if row["period"].startswith("2025-")]
+    return {
+        "seller_uscc": "91440300MA5G7K2P0C",
+        "seller_name": "深圳前海湾线物流有限公司",
+        "period": "2025-01-01/2025-12-31",
+        "invoices_issued": sum(row["invoices"] for row in months),
+        "total_sales_cny": sum(row["total_sales_cny"] for row in months),
+        "total_tax_cny": sum(row["total_tax_cny"] for row in months),
+        "largest_customer_uscc": _sole_proprietor_uscc(0),
+        "red_letter_invoices": 3,
+        "issued_by": "91440400MA5H3Q8R0D",
+    }
+
+
+def _sole_proprietor_uscc(number: int) -> str:
+    """A valid USCC of an individual business (92…) registered in Shenzhen, numbered."""
+    org = f"{number:08d}"
+    body = "92440300" + org + organisation_code_check_character(org)
+    return body + uscc_check_character(body)
 
 
 def _bills() -> str:
@@ -404,9 +454,15 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
         key_file.write(home / f"{slug}.key")
     cli_env = env | {"BAYFLOW_URL": hub_url}
 
-    def cli(*args: str, key: str, expect: int = 0) -> str:
-        """Run a `bayflow` command as its user would, with their key file."""
-        command = [sys.executable, "-m", "bayflow", *args, "--key", str(home / f"{key}.key")]
+    def cli(*args: str, key: str | None, expect: int = 0, offline: bool = False) -> str:
+        """Run a `bayflow` command as its user would, with their key file (if it takes one).
+
+        ``offline`` refuses the command every network connection and name look-up.
+        """
+        runner = ("-c", _OFFLINE) if offline else ("-m", "bayflow")
+        command = [sys.executable, *runner, *args]
+        if key is not None:
+            command += ["--key", str(home / f"{key}.key")]
         done = subprocess.run(  # noqa: S603 - our own CLI with fixed arguments.
             command, env=cli_env, capture_output=True, text=True, timeout=120, check=False
         )
@@ -448,6 +504,73 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
         )
 
     story("Chen Wei (director) approves by signing", chen_approves)
+
+    def volumes() -> str:
+        customers = home / "pearlriver-customers-2026.txt"
+        customers.write_text(
+            "".join(f"{_sole_proprietor_uscc(n)}\n" for n in range(4_000)), encoding="utf-8"
+        )
+        reported = json.loads(
+            cli("compliance", "volumes", "report", str(customers), key="pearlriver")
+        )
+        if reported["nonsensitive"] != 4_000:
+            raise DemoFailed(f"the hub counts {reported['nonsensitive']} individuals, not 4,000")
+        return (
+            f"$ bayflow compliance volumes report {customers.name}  (as Pearl River)\n"
+            f"{reported['nonsensitive']} individuals in {reported['year']} (sole-proprietor "
+            "customers, 92… USCCs), sent as keyed pseudonyms: the identifiers stayed with "
+            "Pearl River"
+        )
+
+    story("Pearl River reports this year's customers to its volumes, as pseudonyms only", volumes)
+
+    def compliance() -> str:
+        transfer = home / "transfer.json"
+        transfer.write_text(
+            json.dumps(
+                {
+                    "schema": "bayflow-transfer/1",
+                    "exporter": {
+                        "organisation": parties["pearlriver"].organisation,
+                        "jurisdiction": "CN",
+                        "city": "Zhuhai",
+                        "is_ciio": False,
+                    },
+                    "recipient": {
+                        "organisation": parties["lionrock"].organisation,
+                        "jurisdiction": "HK",
+                        "city": "Hong Kong",
+                    },
+                    "data": {"personal_information": True, "sensitive_categories": []},
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+        out = cli("compliance", "check", str(transfer), "--url", hub_url, key="wong")
+        found = re.search(r"decision (\S+) stored by the hub; its SHA-256 ([0-9a-f]{64})", out)
+        if found is None:
+            raise DemoFailed(f"the hub's decision names no anchored digest:\n{out}")
+        decision_id, digest = found[1], bytes.fromhex(found[2])
+        with BayflowClient(hub_url, people["wong"]) as bank:
+            decision = bank.get(f"/compliance/v1/decisions/{decision_id}")["decision"]
+        routes = {route["route"] for route in decision["routes"]}
+        if hashlib.sha256(rfc8785.dumps(decision)).digest() != digest:
+            raise DemoFailed("the stored decision does not hash to the digest anchored")
+        if decision["verdict"] != "exempt" or "gba_standard_contract_hk" not in routes:
+            raise DemoFailed(f"expected exempt with the GBA Standard Contract, got {routes}")
+        index = in_ledger(
+            EntryKind.DECISION, digest, DECISION_SCHEMA, parties["lionrock"].organisation
+        )
+        return (
+            "$ bayflow compliance check transfer.json --url …  (as Lion Rock Bank)\n"
+            f"{out}\n"
+            f"the decision hashes to its digest, which is entry {index} of the ledger, checked "
+            "offline against a checkpoint cosigned by both witnesses\n"
+            "exempt: the bank files nothing; the exchange's gate decides every fetch the same way"
+        )
+
+    story("Compliance: Zhuhai → Hong Kong, 4,000 individuals, no sensitive data", compliance)
 
     def fetch() -> str:
         lines = []
@@ -500,14 +623,104 @@ def _run(stack: ExitStack, home: Path) -> None:  # noqa: C901, PLR0915 - one sto
             for e in events
         ]
         listed += f"\nevery consent event is in the ledger: entries {indexes}"
+        lines = []
+        for access in accesses:
+            line = f"{access['created_at']} {access['product']}: {access['status']}"
+            if access["decision_digest"]:
+                entry = in_ledger(
+                    EntryKind.DECISION,
+                    bytes.fromhex(access["decision_digest"]),
+                    DECISION_SCHEMA,
+                    HUB_ISSUER,
+                )
+                line += (
+                    f", under {access['decision_basis']}; the gate's decision "
+                    f"{access['decision_id']} is ledger entry {entry}"
+                )
+            elif access["product"] == "vat-einvoices":
+                raise DemoFailed("a cross-boundary access names no decision of the gate")
+            else:
+                line += ", inside Hong Kong with no personal information: no route to decide"
+            lines.append(line)
         return (
-            "$ bayflow consent list\n"
-            + listed
-            + "\n$ bayflow data accesses\n"
-            + "\n".join(f"{a['created_at']} {a['product']}: {a['status']}" for a in accesses)
+            "$ bayflow consent list\n" + listed + "\n$ bayflow data accesses\n" + "\n".join(lines)
         )
 
     story("Bayline reads its consents and every access made under them", journal)
+
+    def summary() -> str:
+        issued, held = home / "pearlriver-issued", home / "bayline-held"
+        issued.mkdir()
+        held.mkdir()
+        record = issued / "summary.json"
+        record.write_text(json.dumps(_vat_summary(), ensure_ascii=False, indent=2), "utf-8")
+        anchored = cli(
+            "anchor", "--record", str(record), "--fields", "--schema", "vat-annual-summary/1",
+            key="pearlriver",
+        )  # fmt: skip
+        for name in ("summary.json", "summary.json.salt", "summary.json.proof"):
+            shutil.copy(issued / name, held / name)
+        return (
+            "$ bayflow anchor --record summary.json --fields  (as Pearl River)\n"
+            f"{anchored}\n"
+            "Pearl River hands Bayline summary.json, its salt file and its proof; "
+            "the hub holds one commitment and never saw a field"
+        )
+
+    story("Pearl River anchors Bayline's 2025 annual VAT summary, field by field", summary)
+
+    def disclose() -> str:
+        held, bank = home / "bayline-held", home / "bank"
+        out = cli(
+            "disclose", str(held / "summary.json"), "--fields", ",".join(_DISCLOSED),
+            "--out", str(held / "summary.disclosed.json"),
+            key=None,
+        )  # fmt: skip
+        shutil.copy(held / "summary.disclosed.json", bank / "summary.disclosed.json")
+        shutil.copy(held / "summary.json.proof", bank / "summary.json.proof")
+        return (
+            f"$ bayflow disclose summary.json --fields {','.join(_DISCLOSED)}  (as Bayline)\n"
+            f"{out}\n"
+            "Bayline hands the bank summary.disclosed.json and summary.json.proof"
+        )
+
+    story("Bayline discloses three fields of it to the bank", disclose)
+
+    def verify_disclosure() -> str:
+        bank = home / "bank"
+        disclosed, proof = bank / "summary.disclosed.json", bank / "summary.json.proof"
+        trust = ["--log-key", ctx["log_key"]]
+        trust += [arg for k in ctx["witness_keys"] for arg in ("--witness-key", k)]
+        out = cli("verify", str(disclosed), "--proof", str(proof), *trust, key=None, offline=True)
+        result = json.loads(out)
+        hidden = {k: v for k, v in _vat_summary().items() if k not in _DISCLOSED}
+        # Neither a hidden field's name nor a hidden text value is anywhere in the bank's files.
+        markers = [*hidden, *(v for v in hidden.values() if isinstance(v, str))]
+        received = b"".join(p.read_bytes() for p in bank.glob("summary*"))
+        if (
+            sorted(result.get("disclosed", {})) != sorted(_DISCLOSED)
+            or len(result["cosigned_by"]) != len(ctx["witness_keys"])
+            or any(marker.encode() in received for marker in markers)
+        ):
+            raise DemoFailed(f"the disclosure did not verify as the story says: {out}")
+        tampered = json.loads(disclosed.read_text("utf-8"))
+        for item in tampered["disclosed"]:
+            if item[1] == "total_sales_cny":
+                item[2] *= 2
+        forged = bank / "summary.tampered.json"
+        forged.write_text(json.dumps(tampered, ensure_ascii=False, indent=2), "utf-8")
+        refused = cli(
+            "verify", str(forged), "--proof", str(proof), *trust, key=None, expect=17, offline=True
+        )
+        return (
+            "$ bayflow verify summary.disclosed.json --proof summary.json.proof --log-key … "
+            "--witness-key … --witness-key …  (as the bank, with the network refused)\n"
+            f"{out}\n"
+            f"the other {len(hidden)} fields never reached the bank\n"
+            f"with total_sales_cny doubled, verify exits 17, as it should: {refused}"
+        )
+
+    story("The bank verifies the disclosure offline; a tampered value fails", verify_disclosure)
 
     def revoke() -> str:
         return "$ bayflow consent revoke\n" + cli("consent", "revoke", ctx["consent"], key="chen")
