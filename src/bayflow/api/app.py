@@ -42,6 +42,7 @@ from bayflow.crypto.jose import PrivateJWK
 from bayflow.exchange.dispatcher import WebhookDispatcher
 from bayflow.exchange.gate import TransferGate
 from bayflow.hub import HubKeys, load_hub_keys
+from bayflow.identity.auth import TokenVerifier
 from bayflow.ledger.anchoring import LedgerAnchor
 from bayflow.ledger.service import LedgerService
 from bayflow.logs import configure_logging, get_logger
@@ -67,11 +68,26 @@ class _LazyHubKeys:
     def __init__(self, settings: Settings, keys: HubKeys | None) -> None:
         self._settings = settings
         self._keys = keys
+        self._jwk: PrivateJWK | None = None
+        self._verifier: TokenVerifier | None = None
 
     def keys(self) -> HubKeys:
         if self._keys is None:
             self._keys = load_hub_keys(self._settings)
         return self._keys
+
+    # The key is read once and never changes while the process runs, so what is derived from
+    # it (its JWK with the thumbprint, the access-token verifier) is derived once too.
+
+    def signing_jwk(self) -> PrivateJWK:
+        if self._jwk is None:
+            self._jwk = PrivateJWK.from_signing_key(self.keys().signing_key)
+        return self._jwk
+
+    def token_verifier(self, issuer: str, clock: Clock) -> TokenVerifier:
+        if self._verifier is None:
+            self._verifier = TokenVerifier(self.keys().public_keys, issuer=issuer, clock=clock)
+        return self._verifier
 
 
 def _ledger_anchor(runtime: LedgerRuntime, clock: Clock) -> Callable[[Session], EventAnchor]:

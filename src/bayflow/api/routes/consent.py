@@ -12,7 +12,6 @@ from bayflow.api.deps import SessionDep
 from bayflow.consent.interfaces import ConsentRecord
 from bayflow.consent.models import ConsentTerms
 from bayflow.consent.service import ConsentService
-from bayflow.crypto.jose import PrivateJWK
 from bayflow.identity.auth import Scope
 from bayflow.identity.service import IdentityService
 from bayflow.store import Session
@@ -49,7 +48,7 @@ def consent_service(request: Request, session: Session) -> ConsentService:
         SqlProductRepository(session),
         state.event_anchor(session),
         clock,
-        hub_key=PrivateJWK.from_signing_key(state.lazy_hub_keys.keys().signing_key),
+        hub_key=state.lazy_hub_keys.signing_jwk(),
         notifier=SqlNotifier(session, clock),
     )
 

@@ -9,6 +9,8 @@ opaque bytes; the hub keeps the SHA-256 of the ciphertext and the provider's sig
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import sys
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -22,7 +24,7 @@ from bayflow.api.routes.consent import consent_service
 from bayflow.consent.models import ProductScope
 from bayflow.crypto import hpke
 from bayflow.crypto.errors import CryptoError
-from bayflow.crypto.jose import PrivateJWK, PublicJWK, b64url_decode
+from bayflow.crypto.jose import PublicJWK, b64url_decode
 from bayflow.errors import InvalidInput
 from bayflow.exchange.envelope import Envelope
 from bayflow.exchange.errors import PayloadRejected, ProviderUnavailable
@@ -43,6 +45,14 @@ __all__ = ["ENVELOPE_MEDIA_TYPE", "router"]
 router = APIRouter(prefix="/exchange/v1", tags=["interchange"])
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.bayflow.envelope"
+
+# httpcore's async connections run "import sniffio" several times per request to tell asyncio
+# from trio, and fall back to asyncio when it is missing, as it is here (anyio no longer needs
+# it). Python does not remember a failed import, so each attempt searched sys.path on disk
+# again: about 40 us a time, a fifth of the hub's event-loop time in the interchange
+# benchmark. A None entry in sys.modules makes the import fail at once, with the same result.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 # One provider answer may be large (up to the envelope's limit) and slow to assemble.
 _PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
@@ -106,7 +116,7 @@ def _authorise(
             consumer_kid=body.consumer_kid,
             issued_at=request.app.state.clock.now(),
         )
-        hub_key = PrivateJWK.from_signing_key(request.app.state.lazy_hub_keys.keys().signing_key)
+        hub_key = request.app.state.lazy_hub_keys.signing_jwk()
         return (
             data_request,
             terms.data_owner,
