@@ -1,11 +1,20 @@
-"""Consent persistence: versions with their canonical terms, and their signed events."""
+"""Consent persistence: versions with their canonical terms, and their signed events.
+
+Every read queries the database, so the state of a consent (which events it has) is always
+fresh. What is stored never changes, though: a version's canonical terms and each signed
+event are immutable. Their parsed forms are kept in small per-process caches keyed by the
+stored text itself, so a cache entry can only ever stand for exactly that text, never for
+another state of the consent.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from functools import lru_cache
+from typing import Final
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +27,18 @@ from bayflow.errors import Conflict
 from bayflow.store.tables import consent_events, consent_products, consents
 
 __all__ = ["SqlConsentRepository"]
+
+# Built once: SQLAlchemy then reuses the compiled SQL without rebuilding the statement.
+_VERSIONS: Final = (
+    select(consents.c.id, consents.c.version, consents.c.terms)
+    .where(consents.c.id == bindparam("consent_id"))
+    .order_by(consents.c.version)
+)
+_EVENTS_OF_CONSENT: Final = (
+    select(consent_events.c.version, consent_events.c.jws)
+    .where(consent_events.c.consent_id == bindparam("consent_id"))
+    .order_by(consent_events.c.version, consent_events.c.seq)
+)
 
 
 class SqlConsentRepository:
@@ -103,17 +124,13 @@ class SqlConsentRepository:
             .order_by(consent_events.c.consent_id, consent_events.c.version, consent_events.c.seq)
         ).all()
         for row in rows:
-            payload = _payload_of(row.jws)
-            found[(row.consent_id, row.version)].append(
-                SignedEvent(ConsentEvent.from_json(payload), row.jws)
-            )
+            found[(row.consent_id, row.version)].append(_signed_event(row.jws))
         return found
 
     def _records(self, rows: list[tuple[str, int, str]]) -> list[ConsentRecord]:
         events = self._events([(cid, v) for cid, v, _ in rows])
         return [
-            ConsentRecord(ConsentTerms.from_json(_terms(text)), tuple(events[(cid, v)]))
-            for cid, v, text in rows
+            ConsentRecord(_parsed_terms(text), tuple(events[(cid, v)])) for cid, v, text in rows
         ]
 
     def get(self, consent_id: str, version: int | None = None) -> ConsentRecord | None:
@@ -128,12 +145,14 @@ class SqlConsentRepository:
         return self._records([(row.id, row.version, row.terms)])[0]
 
     def versions(self, consent_id: str) -> list[ConsentRecord]:
-        rows = self._session.execute(
-            select(consents.c.id, consents.c.version, consents.c.terms)
-            .where(consents.c.id == consent_id)
-            .order_by(consents.c.version)
-        ).all()
-        return self._records([(r.id, r.version, r.terms) for r in rows])
+        params = {"consent_id": consent_id}
+        rows = self._session.execute(_VERSIONS, params).all()
+        if not rows:
+            return []
+        events: dict[int, list[SignedEvent]] = defaultdict(list)
+        for row in self._session.execute(_EVENTS_OF_CONSENT, params):
+            events[row.version].append(_signed_event(row.jws))
+        return [ConsentRecord(_parsed_terms(r.terms), tuple(events[r.version])) for r in rows]
 
     def list_for_organisation(self, organisation_id: str) -> list[ConsentRecord]:
         as_provider = select(consent_products.c.consent_id).where(
@@ -162,10 +181,16 @@ class SqlConsentRepository:
         return self._records([(r.id, r.version, r.terms) for r in rows])
 
 
-def _terms(text: str) -> object:
-    return loads_json_object(text, what="stored consent terms")
+# Terms and events are frozen dataclasses, so sharing one parsed object between readers is safe.
 
 
-def _payload_of(jws: str) -> dict[str, object]:
+@lru_cache(maxsize=4096)
+def _parsed_terms(text: str) -> ConsentTerms:
+    return ConsentTerms.from_json(loads_json_object(text, what="stored consent terms"))
+
+
+@lru_cache(maxsize=16384)
+def _signed_event(jws: str) -> SignedEvent:
     # Events were verified before they were stored; reading them back only decodes.
-    return loads_json_object(CompactJWS.parse(jws).payload, what="stored consent event")
+    payload = loads_json_object(CompactJWS.parse(jws).payload, what="stored consent event")
+    return SignedEvent(ConsentEvent.from_json(payload), jws)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +18,11 @@ from bayflow.identity.models import City, Jurisdiction
 from bayflow.store.tables import data_products
 
 __all__ = ["SqlProductRepository"]
+
+# Looked up on every data request: built once, so its compiled SQL is reused.
+_GET: Final = select(data_products).where(
+    data_products.c.provider == bindparam("provider"), data_products.c.id == bindparam("id")
+)
 
 
 def _product(row: Row[Any]) -> DataProduct:
@@ -62,11 +67,7 @@ class SqlProductRepository:
             raise Conflict(f"product {product.id} of this provider already exists") from exc
 
     def get(self, provider: str, product_id: str) -> DataProduct | None:
-        row = self._session.execute(
-            select(data_products).where(
-                data_products.c.provider == provider, data_products.c.id == product_id
-            )
-        ).one_or_none()
+        row = self._session.execute(_GET, {"provider": provider, "id": product_id}).one_or_none()
         return _product(row) if row else None
 
     def list_products(self, provider: str | None = None) -> list[DataProduct]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,6 +35,17 @@ from bayflow.store.tables import (
 )
 
 __all__ = ["SqlIdentityRepository"]
+
+# Look-ups every authenticated data request makes, built once so that SQLAlchemy reuses their
+# compiled SQL instead of building and hashing a new statement each time.
+_ORGANISATION: Final = select(organisations).where(organisations.c.id == bindparam("id"))
+_PERSON: Final = select(persons).where(persons.c.id == bindparam("id"))
+_KEY: Final = select(identity_keys).where(identity_keys.c.kid == bindparam("kid"))
+_KEYS_OF_OWNER: Final = (
+    select(identity_keys)
+    .where(identity_keys.c.owner_id == bindparam("owner_id"))
+    .order_by(identity_keys.c.created_at)
+)
 
 
 def _organisation(row: Row[Any]) -> Organisation:
@@ -128,9 +139,7 @@ class SqlIdentityRepository:
             raise Conflict("an organisation with one of these registry numbers exists") from exc
 
     def get_organisation(self, organisation_id: str) -> Organisation | None:
-        row = self._session.execute(
-            select(organisations).where(organisations.c.id == organisation_id)
-        ).one_or_none()
+        row = self._session.execute(_ORGANISATION, {"id": organisation_id}).one_or_none()
         return _organisation(row) if row else None
 
     def find_organisation(self, identifiers: RegistryIdentifiers) -> Organisation | None:
@@ -177,7 +186,7 @@ class SqlIdentityRepository:
         )
 
     def get_person(self, person_id: str) -> Person | None:
-        row = self._session.execute(select(persons).where(persons.c.id == person_id)).one_or_none()
+        row = self._session.execute(_PERSON, {"id": person_id}).one_or_none()
         return _person(row) if row else None
 
     def get_people(self, person_ids: Sequence[str]) -> list[Person]:
@@ -222,17 +231,11 @@ class SqlIdentityRepository:
             raise Conflict("this public key is already registered") from exc
 
     def get_key(self, kid: str) -> PublicKey | None:
-        row = self._session.execute(
-            select(identity_keys).where(identity_keys.c.kid == kid)
-        ).one_or_none()
+        row = self._session.execute(_KEY, {"kid": kid}).one_or_none()
         return _key(row) if row else None
 
     def keys_of_owner(self, owner_id: str) -> list[PublicKey]:
-        rows = self._session.execute(
-            select(identity_keys)
-            .where(identity_keys.c.owner_id == owner_id)
-            .order_by(identity_keys.c.created_at)
-        ).all()
+        rows = self._session.execute(_KEYS_OF_OWNER, {"owner_id": owner_id}).all()
         return [_key(r) for r in rows]
 
     def keys_of_organisation(self, organisation_id: str) -> list[PublicKey]:

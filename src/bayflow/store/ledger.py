@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -74,6 +74,21 @@ def _checkpoint(row: Row[Any]) -> StoredCheckpoint:
     )
 
 
+# The counters are read and moved by every anchoring: statements built once, compiled once.
+_COUNTER: Final = select(ledger_state.c.value).where(ledger_state.c.key == bindparam("counter"))
+_SET_COUNTER: Final = (
+    update(ledger_state)
+    .where(ledger_state.c.key == bindparam("counter"))
+    .values(value=bindparam("new_value"))
+)
+_LOCK_COUNTER: Final = (
+    update(ledger_state)
+    .where(ledger_state.c.key == bindparam("counter"))
+    .values(value=ledger_state.c.value)
+    .returning(ledger_state.c.value)
+)
+
+
 class SqlLedgerRepository:
     """The SQL implementation of :class:`bayflow.ledger.interfaces.LedgerRepository`."""
 
@@ -84,25 +99,16 @@ class SqlLedgerRepository:
     # Counters.
 
     def _counter(self, key: str) -> int:
-        value: int = self._session.execute(
-            select(ledger_state.c.value).where(ledger_state.c.key == key)
-        ).scalar_one()
+        value: int = self._session.execute(_COUNTER, {"counter": key}).scalar_one()
         return value
 
     def _set_counter(self, key: str, value: int) -> None:
-        self._session.execute(
-            update(ledger_state).where(ledger_state.c.key == key).values(value=value)
-        )
+        self._session.execute(_SET_COUNTER, {"counter": key, "new_value": value})
 
     def _lock_counter(self, key: str) -> int:
         # A no-op UPDATE: it locks the row on PostgreSQL and takes SQLite's write lock, before
         # anything is read, so no reader snapshot can go stale under the transaction.
-        value: int = self._session.execute(
-            update(ledger_state)
-            .where(ledger_state.c.key == key)
-            .values(value=ledger_state.c.value)
-            .returning(ledger_state.c.value)
-        ).scalar_one()
+        value: int = self._session.execute(_LOCK_COUNTER, {"counter": key}).scalar_one()
         return value
 
     def lock_next_index(self) -> int:

@@ -18,9 +18,9 @@ import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import CursorResult, Result, Row
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,17 @@ __all__ = ["SqlNotifier", "SqlOutbox", "SqlWebhookRepository", "outbox_transacti
 _MESSAGE_PREFIX = "msg"
 _MAX_ERROR = 500
 _REMOVED = "the subscription was removed"
+
+# Every event asks for its organisation's subscriptions: built once, its compiled SQL reused.
+_SUBSCRIPTIONS: Final = (
+    select(webhook_subscriptions)
+    .where(
+        webhook_subscriptions.c.organisation_id == bindparam("organisation_id"),
+        webhook_subscriptions.c.active.is_(True),
+    )
+    .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
+)
+_INSERT_MESSAGE: Final = insert(webhook_messages)
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -90,14 +101,7 @@ class SqlWebhookRepository:
 
     def subscriptions(self, organisation_id: str) -> list[Subscription]:
         """The organisation's active subscriptions, oldest first."""
-        rows = self._session.execute(
-            select(webhook_subscriptions)
-            .where(
-                webhook_subscriptions.c.organisation_id == organisation_id,
-                webhook_subscriptions.c.active.is_(True),
-            )
-            .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
-        )
+        rows = self._session.execute(_SUBSCRIPTIONS, {"organisation_id": organisation_id})
         return [_subscription(row) for row in rows]
 
     def remove_subscription(
@@ -178,7 +182,7 @@ class SqlNotifier:
         if not targets:
             return
         self._session.execute(
-            insert(webhook_messages),
+            _INSERT_MESSAGE,
             [
                 {
                     "id": new_id(_MESSAGE_PREFIX),

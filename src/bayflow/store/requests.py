@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,19 @@ from bayflow.exchange.requests import DataRequest, RequestStatus
 from bayflow.store.tables import data_requests
 
 __all__ = ["SqlRequestRepository"]
+
+# The statements of the request path, built once so that SQLAlchemy reuses their compiled SQL
+# instead of building and hashing a new statement on every request.
+_INSERT: Final = insert(data_requests)
+_UPDATE: Final = update(data_requests).where(data_requests.c.id == bindparam("request_id"))
+_GET: Final = select(data_requests).where(data_requests.c.id == bindparam("request_id"))
+_COUNT_SINCE: Final = select(func.count()).where(
+    data_requests.c.consent_id == bindparam("consent_id"),
+    data_requests.c.provider == bindparam("provider"),
+    data_requests.c.product == bindparam("product"),
+    data_requests.c.created_at >= bindparam("since", type_=data_requests.c.created_at.type),
+    data_requests.c.status != RequestStatus.FAILED.value,
+)
 
 
 def _request(row: Row[Any]) -> DataRequest:
@@ -69,29 +82,18 @@ class SqlRequestRepository:
         self._session = session
 
     def add(self, request: DataRequest) -> None:
-        self._session.execute(insert(data_requests).values(id=request.id, **_values(request)))
+        self._session.execute(_INSERT, {"id": request.id, **_values(request)})
 
     def update(self, request: DataRequest) -> None:
-        self._session.execute(
-            update(data_requests).where(data_requests.c.id == request.id).values(**_values(request))
-        )
+        self._session.execute(_UPDATE, {"request_id": request.id, **_values(request)})
 
     def get(self, request_id: str) -> DataRequest | None:
-        row = self._session.execute(
-            select(data_requests).where(data_requests.c.id == request_id)
-        ).one_or_none()
+        row = self._session.execute(_GET, {"request_id": request_id}).one_or_none()
         return _request(row) if row else None
 
     def count_since(self, consent_id: str, provider: str, product: str, since: datetime) -> int:
-        count = self._session.execute(
-            select(func.count()).where(
-                data_requests.c.consent_id == consent_id,
-                data_requests.c.provider == provider,
-                data_requests.c.product == product,
-                data_requests.c.created_at >= since,
-                data_requests.c.status != RequestStatus.FAILED.value,
-            )
-        ).scalar_one()
+        params = {"consent_id": consent_id, "provider": provider, "product": product}
+        count = self._session.execute(_COUNT_SINCE, {**params, "since": since}).scalar_one()
         return int(count)
 
     def list_for_consent(self, consent_id: str) -> list[DataRequest]:
