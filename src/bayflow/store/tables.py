@@ -271,7 +271,8 @@ data_requests = Table(
     Column("decision_id", String(40)),
     Column("decision_digest", LargeBinary(32)),
     Column("decision_basis", String(300)),
-    Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at"),
+    # The frequency limit counts non-failed requests in a window from this index alone.
+    Index("ix_data_requests_window", "consent_id", "provider", "product", "created_at", "status"),
 )
 
 # --- Credential wallet and pre-filled forms --------------------------------------------------
