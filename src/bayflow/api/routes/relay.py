@@ -153,19 +153,20 @@ def _settle(
             exchange.failed(data_request, failure or "the provider did not answer")
             return ""
         identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
-        keys = [
-            k
-            for k in identity.keys_of(data_request.provider)
-            if k.owner is KeyOwner.ORGANISATION and k.kid == envelope.header.provider_kid
-        ]
-        if not keys:
+        # The one key the envelope names, if it is an organisation key of this provider.
+        key = identity.key_or_none(envelope.header.provider_kid)
+        if (
+            key is None
+            or key.owner is not KeyOwner.ORGANISATION
+            or key.owner_id != data_request.provider
+        ):
             exchange.failed(data_request, "the envelope is signed by an unknown key")
             raise PayloadRejected("the provider signed with a key Corp ID does not know")
         try:
             envelope.check_relay(
                 data_request.consent_id,
                 data_request.id,
-                PublicJWK.from_ed25519(keys[0].public_key),
+                PublicJWK.from_ed25519(key.public_key),
                 consumer_public=consumer_key,
             )
         except CryptoError as exc:
