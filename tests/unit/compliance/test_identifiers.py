@@ -741,6 +741,83 @@ ALL_KINDS = [
 ]
 
 
+class TestFastChecks:
+    """The check functions and predicates the scanner runs on every candidate."""
+
+    @MODEST
+    @given(body=st.text(string.digits, min_size=17, max_size=17))
+    def test_prc_id_check_is_the_weighted_sum(self, body):
+        total = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(body))
+        assert prc_id_check_character(body) == "10X98765432"[total % 11]
+
+    @MODEST
+    @given(body=st.text(USCC_ALPHABET, min_size=17, max_size=17))
+    def test_uscc_check_is_the_weighted_sum(self, body):
+        total = sum(USCC_ALPHABET.index(c) * pow(3, i, 31) for i, c in enumerate(body))
+        assert uscc_check_character(body) == USCC_ALPHABET[-total % 31]
+
+    @MODEST
+    @given(body=st.text(string.digits, max_size=19))
+    def test_luhn_check_is_the_doubled_sum(self, body):
+        digits = [int(d) for d in reversed(body)]
+        doubled = [2 * d - 9 * (d > 4) if i % 2 == 0 else d for i, d in enumerate(digits)]
+        assert luhn_check_digit(body) == str(-sum(doubled) % 10)
+
+    @pytest.mark.parametrize("char", ["I", "O", "S", "V", "Z", "a", "_", " ", "+", "٣"])
+    def test_uscc_check_refuses_characters_outside_the_alphabet(self, char):
+        with pytest.raises(InvalidIdentifier, match="outside the GB 32100 alphabet"):
+            uscc_check_character("9144030" + char + "MA5G7K2P0")
+
+    @MODEST
+    @given(
+        value=st.one_of(
+            prc_ids(),
+            prc_ids().map(lambda v: v[:-1] + ("X" if v[-1] != "X" else "0")),
+            st.text(string.digits + "X", min_size=18, max_size=18),
+            st.builds(
+                lambda head, tail: head + tail,
+                st.sampled_from(["110101", "440305", "810000", "990000", "440005"]),
+                st.text(string.digits + "X", min_size=12, max_size=12),
+            ),
+        )
+    )
+    def test_prc_id_predicate_agrees_with_the_parser(self, value):
+        assert identifiers.is_valid_prc_id(value) == accepted(PRCResidentID, value)
+
+    @MODEST
+    @given(
+        value=st.one_of(
+            usccs(),
+            usccs().map(lambda v: v[:-1] + ("0" if v[-1] != "0" else "1")),
+            st.text(USCC_ALPHABET + "IOSZ", min_size=18, max_size=18),
+        )
+    )
+    def test_uscc_predicate_agrees_with_the_parser(self, value):
+        assert identifiers.is_valid_uscc(value) == accepted(USCC, value)
+
+    @pytest.mark.parametrize(
+        ("value", "valid"),
+        [
+            ("110101200002291234", True),  # 29 February in a leap year
+            ("110101190002291234", False),  # 1900 was not a leap year
+            ("110101189912311234", False),  # before 1900
+            ("110101200004311234", False),  # 31 April
+        ],
+    )
+    def test_prc_id_predicate_reads_the_calendar(self, value, valid):
+        value = value[:17] + prc_id_check_character(value[:17])
+        assert identifiers.is_valid_prc_id(value) is valid
+        assert accepted(PRCResidentID, value) is valid
+
+
+def accepted(kind, value: str) -> bool:
+    try:
+        kind(value)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
 class TestMessages:
     """Every refusal is one line that names the identifier kind."""
 
