@@ -33,31 +33,33 @@ _SEARCHED: Final = (
     range(0x1D400, 0x1D800),
     range(0x1F100, 0x1F250),
 )
-# Python's re tests a character class of the Basic Multilingual Plane against a bitmap, but
-# walks a list of ranges once the class holds supplementary characters: the two are kept in
-# separate patterns and the second runs only on text that has such characters.
 _BMP_END: Final = 0x10000
 
 
-def _character_class(code_points: list[int]) -> re.Pattern[str]:
+def _character_class(code_points: list[int]) -> str:
     ranges: list[list[int]] = []
     for code_point in code_points:
         if ranges and ranges[-1][1] == code_point - 1:
             ranges[-1][1] = code_point
         else:
             ranges.append([code_point, code_point])
-    members = "".join(
+    return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
         for a, b in ranges
     )
-    return re.compile(f"[{members}]+")
 
 
 @cache
-def _foldable() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
-    """The characters to fold, as two character classes (BMP, beyond), and their folds.
+def _foldable() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A pattern for runs of characters that may fold, and the folds.
 
-    Built on first use from the running Python's Unicode database (about 20 ms).
+    Built on first use from the running Python's Unicode database (about 20 ms). Python's re
+    tests a character against a class of the Basic Multilingual Plane with a bitmap but
+    walks a list of ranges for supplementary characters, ten times slower over any text: the
+    class holds the foldable BMP characters and all supplementary ones in a single range,
+    and :func:`fold` leaves those that have no fold (emoji) as they are. The pattern is
+    spelt ``[c][c]*``, not ``[c]+``: re skips ahead to a pattern's leading class, but tries a
+    leading repeat at every position.
     """
     folds: dict[str, str] = {}
     for block in _SEARCHED:
@@ -66,12 +68,9 @@ def _foldable() -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
             folded = unicodedata.normalize("NFKC", char)
             if folded != char and _READ_BY_DETECTORS.search(folded):
                 folds[char] = folded
-    code_points = sorted(map(ord, folds))
-    return (
-        _character_class([c for c in code_points if c < _BMP_END]),
-        _character_class([c for c in code_points if c >= _BMP_END]),
-        folds,
-    )
+    bmp = _character_class(sorted(ord(c) for c in folds if ord(c) < _BMP_END))
+    members = f"[{bmp}{re.escape(chr(_BMP_END))}-{re.escape(chr(0x10FFFF))}]"
+    return re.compile(f"{members}{members}*"), folds
 
 
 def _folded_position(anchor: tuple[int, int, bool]) -> int:
@@ -112,12 +111,7 @@ def fold(original: str) -> FoldedText:
     """Fold ``original`` for detection; see the module docstring for what changes."""
     if original.isascii():
         return FoldedText(original)
-    bmp, beyond, folds = _foldable()
-    # The supplementary planes hold no character a detector reads unfolded, so a text
-    # without any (the usual case) needs only the BMP class.
-    pattern = beyond if max(original) >= "\U00010000" else bmp
-    if pattern is beyond:
-        pattern = re.compile(f"{bmp.pattern}|{beyond.pattern}")
+    pattern, folds = _foldable()
     pieces: list[str] = []
     anchors: list[tuple[int, int, bool]] = []
     copied = 0  # original characters consumed so far
@@ -126,7 +120,7 @@ def fold(original: str) -> FoldedText:
         run_start, run_end = run.span()
         pieces.append(original[copied:run_start])
         for offset, char in enumerate(run.group()):
-            replacement = folds[char]
+            replacement = folds.get(char, char)
             pieces.append(replacement)
             if len(replacement) != 1:
                 at = run_start + offset
