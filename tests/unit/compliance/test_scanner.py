@@ -63,6 +63,12 @@ class TestOffsets:
         assert folded.original_span(1, 4) == (1, 2)
         assert folded.original_span(5, 6) == (3, 4)
 
+    def test_fold_reads_supplementary_digits_and_keeps_emoji(self) -> None:
+        assert fold("𝟗😀９").text == "9😀9"
+        text = "😀身份证号４４０３０５１９８５０３１２１２３１"
+        (finding,) = Scanner(today=TODAY).scan(text)
+        assert text[finding.start : finding.end] == "４４０３０５１９８５０３１２１２３１"
+
 
 class TestCJKBoundaries:
     """Identifiers touching Chinese characters are found without word boundaries."""
@@ -150,6 +156,47 @@ class TestDecoys:
 
         body = "44030519851332123"
         assert found(scanner, f"身份证号{body}{prc_id_check_character(body)}") == []
+
+
+class TestRunsAndWords:
+    """Where a candidate starts and ends: separators, long runs, other scripts' digits."""
+
+    def test_other_scripts_digits_are_not_identifier_digits(self, scanner: Scanner) -> None:
+        # Arabic-Indic digits survive NFKC; a number written with them is no identifier,
+        # and one touching them is part of a longer word.
+        arabic = "".join(chr(0x660 + int(d)) for d in "440305198503121231")
+        assert found(scanner, f"身份证 {arabic}") == []
+        assert found(scanner, "卡号 ٣6222021234567890128") == []
+        assert found(scanner, "HKID A123456(3)") == [(E.HK_ID, "A123456(3)")]
+
+    def test_runs_longer_than_23_digits_are_read_in_parts(self, scanner: Scanner) -> None:
+        text = "身份证 0000 0000 440305198503121231 已核实"
+        assert found(scanner, text) == [(E.PRC_RESIDENT_ID, "440305198503121231")]
+
+    def test_a_slashed_macao_id_after_short_numbers(self, scanner: Scanner) -> None:
+        # The ID's last digit starts no new candidate ("8-1 6486…" is no card).
+        text = "474 8 1/234567/8-１ 64869８７8-９64306"
+        assert [(f.entity_type, f.text) for f in scanner.scan(text, hint="Macau ID")] == [
+            (E.MO_ID, "1/234567/8")
+        ]
+
+    @pytest.mark.parametrize("before", ["", "1234 ", "ID 0000-"])
+    def test_a_uscc_of_digits_and_a_final_x(self, scanner: Scanner, before: str) -> None:
+        assert found(scanner, f"{before}91440300374068122X。") == [
+            (E.CN_USCC, "91440300374068122X")
+        ]
+
+    def test_usccs_starting_with_a_digit_or_a_letter(self, scanner: Scanner) -> None:
+        text = "代码 91440300MA5G7K2P0C，N2440300MA5G7K2P0X"
+        codes = [f.text for f in scanner.scan(text) if f.entity_type is E.CN_USCC]
+        valid = [c for c in ("91440300MA5G7K2P0C", "N2440300MA5G7K2P0X") if is_uscc(c)]
+        assert codes == valid
+
+
+def is_uscc(value: str) -> bool:
+    from bayflow.compliance.identifiers import is_valid_uscc  # noqa: PLC0415
+
+    return is_valid_uscc(value)
 
 
 class TestFindings:

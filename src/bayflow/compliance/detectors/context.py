@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["Cue", "cue_before", "hint_cue", "region_near"]
+__all__ = ["Cue", "Cues", "cue_before", "hint_cue", "region_near"]
 
 # How far back a cue (with what stands between it and the value) may reach, in characters.
 WINDOW: Final = 32
@@ -220,14 +220,33 @@ def hint_cue(hint: str) -> Cue | None:
 
 def cue_before(text: str, start: int, hint: str = "") -> Cue | None:
     """The cue right before ``start`` (see the module docstring), else the hint's cue."""
-    window = text[max(0, start - WINDOW) : start].lower()[::-1]
-    found = _REVERSED_CUES.match(window)
-    if found is not None and found.lastgroup is not None:
-        end = found.end()
-        if found.lastgroup in _ENGLISH_GROUPS and end < len(window) and window[end].isalpha():
-            return hint_cue(hint) if hint else None
-        return _GROUP_CUE[found.lastgroup]
-    return hint_cue(hint) if hint else None
+    return Cues(text, hint).before(start)
+
+
+class Cues:
+    """:func:`cue_before` and :func:`region_near` for one text, set up once per text."""
+
+    __slots__ = ("_hint_cue", "hint", "text")
+
+    def __init__(self, text: str, hint: str = "") -> None:
+        self.text = text
+        self.hint = hint
+        self._hint_cue = hint_cue(hint) if hint else None
+
+    def before(self, start: int) -> Cue | None:
+        """The cue right before ``start``, else the hint's cue."""
+        text = self.text
+        window = (text[start - WINDOW : start] if start > WINDOW else text[:start]).lower()[::-1]
+        found = _REVERSED_CUES.match(window)
+        if found is not None and (group := found.lastgroup) is not None:
+            end = found.end()
+            if group not in _ENGLISH_GROUPS or end == len(window) or not window[end].isalpha():
+                return _GROUP_CUE[group]
+        return self._hint_cue
+
+    def region_near(self, start: int, end: int) -> str | None:
+        """``HK`` or ``MO`` when a region word stands nearby; see :func:`region_near`."""
+        return region_near(self.text, start, end, self.hint)
 
 
 def region_near(text: str, start: int, end: int, hint: str = "") -> str | None:
