@@ -65,8 +65,15 @@ def _presidio(corpus: Document, sample_bytes: int) -> dict[str, Any] | str:
         spacy = importlib.import_module("spacy")
     except ImportError:
         return "not installed"
-    # Whole documents only, so that no label is cut: the sample ends at a line break.
-    cut = corpus.text.find("\n", sample_bytes // 3)
+    # Presidio's e-mail recognizer asks tldextract for the Public Suffix List, which it
+    # fetches over the network on first use; offline it logs the failures and falls back to
+    # the snapshot it ships. Use that snapshot from the start, and keep nothing on disk.
+    tldextract = importlib.import_module("tldextract")
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    # Whole documents only, so that no label is cut: the sample ends at the first line break
+    # after ``sample_bytes`` bytes of UTF-8.
+    head = len(corpus.text.encode()[:sample_bytes].decode(errors="ignore"))
+    cut = corpus.text.find("\n", head)
     sample = corpus.text[: cut + 1 if cut != -1 else len(corpus.text)]
     gold = {
         (label.entity_type, label.start, label.end)
