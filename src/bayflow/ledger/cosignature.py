@@ -26,11 +26,11 @@ from bayflow.ledger.errors import CosignatureInvalid, MalformedKey, TooFewCosign
 from bayflow.ledger.note import (
     Note,
     NoteSignature,
+    _Ed25519VerifierKey,
     check_key_name,
     compute_key_id,
     format_vkey,
     parse_skey,
-    parse_vkey,
 )
 
 __all__ = [
@@ -78,51 +78,16 @@ class Cosignature:
     timestamp: int
 
 
-class CosignatureVerifier:
+class CosignatureVerifier(_Ed25519VerifierKey):
     """A trusted witness key for Ed25519 ``cosignature/v1`` signatures (type ``0x04``).
 
     It satisfies :class:`~bayflow.ledger.note.NoteVerifier`, so a checkpoint's cosignatures are
     checked with the same :meth:`Note.verify` as the log's signature.
     """
 
-    __slots__ = ("_key_id", "_name", "_public_key")
-
-    def __init__(self, name: str, public_key: bytes) -> None:
-        check_key_name(name, MalformedKey)
-        if len(public_key) != ed25519.PUBLIC_KEY_SIZE:
-            raise MalformedKey("an Ed25519 public key is 32 bytes")
-        self._name = name
-        self._public_key = bytes(public_key)
-        self._key_id = compute_key_id(name, COSIGNATURE_TYPE, public_key)
-
-    @classmethod
-    def from_vkey(cls, vkey: str) -> CosignatureVerifier:
-        """Parse a type ``0x04`` verifier key; its key ID must match its name and key."""
-        name, key_id, signature_type, key = parse_vkey(vkey)
-        if signature_type != COSIGNATURE_TYPE:
-            raise MalformedKey(
-                f"expected a cosignature key (type 0x04), got type {signature_type:#04x}"
-            )
-        verifier = cls(name, key)
-        if verifier.key_id != key_id:
-            raise MalformedKey("the verifier key's ID does not match its name and key")
-        return verifier
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def key_id(self) -> int:
-        return self._key_id
-
-    @property
-    def public_key(self) -> bytes:
-        return self._public_key
-
-    @property
-    def vkey(self) -> str:
-        return format_vkey(self._name, self._key_id, COSIGNATURE_TYPE, self._public_key)
+    __slots__ = ()
+    SIGNATURE_TYPE = COSIGNATURE_TYPE
+    KIND = "a cosignature key"
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Check a ``timestamped_signature`` over the note text ``message``.

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Final, Protocol
+from typing import ClassVar, Final, Protocol, Self
 
 from bayflow.crypto import ed25519
 from bayflow.crypto.errors import InvalidSignature
@@ -278,10 +278,16 @@ def format_vkey(name: str, key_id: int, signature_type: int, key: bytes) -> str:
     return f"{name}+{key_id:08x}+{encode_base64(bytes((signature_type,)) + key)}"
 
 
-class Ed25519Verifier:
-    """A trusted Ed25519 note key (signature type ``0x01``)."""
+class _Ed25519VerifierKey:
+    """What every Ed25519 verifier key of a signed note shares: name, key, key ID, vkey form.
+
+    Subclasses set the signature type byte (``0x01`` for note signatures, ``0x04`` for
+    timestamped cosignatures) and how a signature is checked.
+    """
 
     __slots__ = ("_key_id", "_name", "_public_key")
+    SIGNATURE_TYPE: ClassVar[int]
+    KIND: ClassVar[str]
 
     def __init__(self, name: str, public_key: bytes) -> None:
         check_key_name(name, MalformedKey)
@@ -289,15 +295,16 @@ class Ed25519Verifier:
             raise MalformedKey("an Ed25519 public key is 32 bytes")
         self._name = name
         self._public_key = bytes(public_key)
-        self._key_id = compute_key_id(name, ED25519_TYPE, public_key)
+        self._key_id = compute_key_id(name, self.SIGNATURE_TYPE, public_key)
 
     @classmethod
-    def from_vkey(cls, vkey: str) -> Ed25519Verifier:
+    def from_vkey(cls, vkey: str) -> Self:
         """Parse a verifier key; its key ID must be the one the name and key imply."""
         name, key_id, signature_type, key = parse_vkey(vkey)
-        if signature_type != ED25519_TYPE:
+        if signature_type != cls.SIGNATURE_TYPE:
             raise MalformedKey(
-                f"expected an Ed25519 key (type 0x01), got type {signature_type:#04x}"
+                f"expected {cls.KIND} (type {cls.SIGNATURE_TYPE:#04x}), "
+                f"got type {signature_type:#04x}"
             )
         verifier = cls(name, key)
         if verifier.key_id != key_id:
@@ -318,7 +325,15 @@ class Ed25519Verifier:
 
     @property
     def vkey(self) -> str:
-        return format_vkey(self._name, self._key_id, ED25519_TYPE, self._public_key)
+        return format_vkey(self._name, self._key_id, self.SIGNATURE_TYPE, self._public_key)
+
+
+class Ed25519Verifier(_Ed25519VerifierKey):
+    """A trusted Ed25519 note key (signature type ``0x01``)."""
+
+    __slots__ = ()
+    SIGNATURE_TYPE = ED25519_TYPE
+    KIND = "an Ed25519 key"
 
     def verify(self, message: bytes, signature: bytes) -> None:
         try:
