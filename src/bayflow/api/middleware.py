@@ -89,7 +89,9 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # Restored, not unbound, at the end: an app called from inside another request (a
+        # provider served in process, as in tests) must give the caller its own id back.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:  # noqa: BLE001 - the last resort turns anything into a logged 500.
@@ -110,7 +112,7 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 3),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 async def _send_internal_error(
