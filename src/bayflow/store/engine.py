@@ -102,6 +102,24 @@ class Database:
             yield session
 
     @contextmanager
+    def transaction_if_free(self) -> Iterator[Session | None]:
+        """A unit of work on embedded SQLite if no writer of this process holds it; else None.
+
+        SQLite work is in-process CPU, shorter than handing it to a thread and back, so a caller
+        on an event loop may run it where it is; it must then not wait for the writer lock,
+        which a request's unit of work holds across its awaits. Yields ``None`` (and takes
+        nothing) on PostgreSQL, whose statements wait on the network, or when the lock is taken.
+        """
+        if self._writer_lock is None or not self._writer_lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._writer_lock.release()
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only unit of work: one consistent snapshot, and no write lock on SQLite.
 

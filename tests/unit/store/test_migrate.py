@@ -1,3 +1,4 @@
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -120,3 +121,66 @@ class TestConcurrentUnitsOfWork:
                 assert HubMetadataRepository(reader).get("k") == "old"
         with database.reading() as reader:
             assert HubMetadataRepository(reader).get("k") == "new"
+
+
+class TestTransactionIfFree:
+    """A unit of work that never waits: SQLite's writer if it is free now, else nothing."""
+
+    def test_a_free_sqlite_writer_gives_a_unit_of_work_that_commits(
+        self, database: Database
+    ) -> None:
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        with database.transaction_if_free() as session:
+            if not database.is_sqlite:
+                assert session is None
+                return
+            assert session is not None
+            HubMetadataRepository(session).set("k", "v", now=now)
+        with database.reading() as reader:
+            assert HubMetadataRepository(reader).get("k") == "v"
+
+    def test_a_held_writer_gives_nothing_and_takes_nothing(self, sqlite_url: str) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_the_writer() -> None:
+            with database.transaction() as session:
+                HubMetadataRepository(session).set("k", "held", now=now)
+                holding.set()
+                release.wait(timeout=30)
+
+        holder = threading.Thread(target=hold_the_writer)
+        holder.start()
+        try:
+            assert holding.wait(timeout=30)
+            with database.transaction_if_free() as session:
+                assert session is None
+        finally:
+            release.set()
+            holder.join(timeout=30)
+        # Once released, the writer is free again, and the next unit of work sees the commit.
+        with database.transaction_if_free() as session:
+            assert session is not None
+            assert HubMetadataRepository(session).get("k") == "held"
+        database.dispose()
+
+    def test_a_failed_unit_of_work_rolls_back_and_frees_the_writer(self, sqlite_url: str) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+
+        def write_then_fail() -> None:
+            with database.transaction_if_free() as session:
+                assert session is not None
+                HubMetadataRepository(session).set("k", "v", now=now)
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            write_then_fail()
+        with database.transaction_if_free() as session:
+            assert session is not None
+            assert HubMetadataRepository(session).get("k") is None
+        database.dispose()
