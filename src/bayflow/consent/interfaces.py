@@ -66,12 +66,23 @@ class Notifier(Protocol):
 
     def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None: ...
 
+    def notify_each(
+        self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]
+    ) -> None:
+        """Queue ``payload`` to each ``(organisation, event type)`` of ``recipients``."""
+        ...
+
 
 class NoNotifier:
     """Sends nothing: for deployments and tests without webhooks."""
 
     def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None:
         del organisation_id, event_type, payload
+
+    def notify_each(
+        self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]
+    ) -> None:
+        del recipients, payload
 
 
 class EventAnchor(Protocol):

@@ -122,8 +122,7 @@ class ConsentService:
             parties = {terms.data_owner}
         elif event.action.by_owner:
             parties.discard(terms.data_owner)
-        for organisation_id in sorted(parties):
-            self._notifier.notify(organisation_id, event_type, payload)
+        self._notifier.notify_each([(party, event_type) for party in sorted(parties)], payload)
 
     # Requesting ---------------------------------------------------------------------------
 

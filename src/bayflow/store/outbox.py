@@ -15,7 +15,7 @@ write lock, so two claimers run one after the other and the second sees the firs
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -42,6 +42,15 @@ _SUBSCRIPTIONS: Final = (
     select(webhook_subscriptions)
     .where(
         webhook_subscriptions.c.organisation_id == bindparam("organisation_id"),
+        webhook_subscriptions.c.active.is_(True),
+    )
+    .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
+)
+# The active subscriptions of several organisations, for one notice to each of them.
+_SUBSCRIPTIONS_OF: Final = (
+    select(webhook_subscriptions)
+    .where(
+        webhook_subscriptions.c.organisation_id.in_(bindparam("organisation_ids", expanding=True)),
         webhook_subscriptions.c.active.is_(True),
     )
     .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
@@ -171,34 +180,40 @@ class SqlNotifier:
         self._clock = clock or SystemClock()
 
     def notify(self, organisation_id: str, event_type: str, payload: Mapping[str, object]) -> None:
+        self.notify_each([(organisation_id, event_type)], payload)
+
+    def notify_each(
+        self, recipients: Sequence[tuple[str, str]], payload: Mapping[str, object]
+    ) -> None:
+        """One payload to each ``(organisation, event type)``: one query for all of them."""
+        if not recipients:
+            return
         # Serialised now, so a payload that is not JSON fails the event, not a later delivery.
         payload_text = dumps_json(dict(payload)).decode("utf-8")
         now = self._clock.now()
-        targets = [
-            s
-            for s in SqlWebhookRepository(self._session).subscriptions(organisation_id)
-            if s.wants(event_type)
+        wanted: dict[str, list[str]] = {}
+        for organisation_id, event_type in recipients:
+            wanted.setdefault(organisation_id, []).append(event_type)
+        rows = self._session.execute(_SUBSCRIPTIONS_OF, {"organisation_ids": list(wanted)})
+        messages = [
+            {
+                "id": new_id(_MESSAGE_PREFIX),
+                "subscription_id": target.id,
+                "organisation_id": target.organisation_id,
+                "event_type": event_type,
+                "payload": payload_text,
+                "url": target.url,
+                "created_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "claim": None,
+            }
+            for target in map(_subscription, rows)
+            for event_type in wanted[target.organisation_id]
+            if target.wants(event_type)
         ]
-        if not targets:
-            return
-        self._session.execute(
-            _INSERT_MESSAGE,
-            [
-                {
-                    "id": new_id(_MESSAGE_PREFIX),
-                    "subscription_id": target.id,
-                    "organisation_id": organisation_id,
-                    "event_type": event_type,
-                    "payload": payload_text,
-                    "url": target.url,
-                    "created_at": now,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "claim": None,
-                }
-                for target in targets
-            ],
-        )
+        if messages:
+            self._session.execute(_INSERT_MESSAGE, messages)
 
 
 class SqlOutbox:

@@ -155,6 +155,43 @@ class TestSqlNotifier:
         enqueue(database, clock, scenario.victoria.organisation)
         assert message_count(database) == 0
 
+    def test_one_notice_to_several_organisations_reaches_each_under_its_own_type(
+        self, database: Database, clock: FixedClock, scenario: Scenario
+    ) -> None:
+        bank, owner = scenario.lion_rock.organisation, scenario.bayline.organisation
+        subscribe(database, bank, "data.ready", url="https://bank.test/hook")
+        subscribe(database, owner, "data.accessed", url="https://owner.test/hook")
+        subscribe(database, owner, "data.ready", url="https://owner.test/ready-only")
+        with database.transaction() as session:
+            SqlNotifier(session, clock).notify_each(
+                [(bank, "data.ready"), (owner, "data.accessed")], {"request": "req_1"}
+            )
+        with database.transaction() as session:
+            repository = SqlWebhookRepository(session)
+            to_bank, to_owner = repository.recent(bank), repository.recent(owner)
+        assert [(e.url, e.notification.event_type) for e in to_bank] == [
+            ("https://bank.test/hook", "data.ready")
+        ]
+        assert [(e.url, e.notification.event_type) for e in to_owner] == [
+            ("https://owner.test/hook", "data.accessed")
+        ]
+
+    def test_an_organisation_named_twice_gets_both_notices(
+        self, database: Database, clock: FixedClock, scenario: Scenario
+    ) -> None:
+        bank = scenario.lion_rock.organisation
+        subscribe(database, bank)
+        with database.transaction() as session:
+            SqlNotifier(session, clock).notify_each(
+                [(bank, "data.ready"), (bank, "data.accessed")], {"request": "req_1"}
+            )
+        with database.transaction() as session:
+            entries = SqlWebhookRepository(session).recent(bank)
+        assert sorted(e.notification.event_type for e in entries) == [
+            "data.accessed",
+            "data.ready",
+        ]
+
     def test_a_payload_that_is_not_json_fails_the_event(
         self, database: Database, clock: FixedClock, scenario: Scenario
     ) -> None:
