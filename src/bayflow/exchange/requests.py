@@ -25,7 +25,7 @@ from bayflow.exchange.deletion import verify_deletion
 from bayflow.exchange.errors import DeletionReceiptInvalid
 from bayflow.exchange.gate import DecisionLog, Transfer, TransferGate
 from bayflow.exchange.models import DataProduct
-from bayflow.identity.models import KeyOwner
+from bayflow.identity.models import KeyOwner, Organisation
 from bayflow.identity.service import IdentityService
 from bayflow.ids import new_id
 from bayflow.ledger.entry import EntryKind
@@ -36,6 +36,7 @@ DELETION_SCHEMA = "bayflow-deletion-receipt/1"
 __all__ = [
     "DELETION_SCHEMA",
     "RECEIPT_SCHEMA",
+    "Authorisation",
     "DataRequest",
     "ExchangeService",
     "ProductLookup",
@@ -73,6 +74,16 @@ class DataRequest:
     decision_id: str | None = None
     decision_digest: bytes | None = None
     decision_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Authorisation:
+    """A request the hub may route: the journalled request, what it is for, and whose data."""
+
+    request: DataRequest
+    product: DataProduct
+    terms: ConsentTerms
+    data_owner: Organisation
 
 
 class RequestRepository(Protocol):
@@ -123,7 +134,7 @@ class ExchangeService:
         product: ProductScope,
         data_from: datetime | None = None,
         data_to: datetime | None = None,
-    ) -> tuple[DataRequest, DataProduct, ConsentTerms]:
+    ) -> Authorisation:
         """Decide whether a consumer's request may be routed; record it if so.
 
         Each step raises the error that names what failed:
@@ -166,9 +177,12 @@ class ExchangeService:
             fetches_in_window=used,
             now=now,
         )
-        # (6) The cross-boundary transfer is allowed.
-        provider = self._identity.organisation(product.provider)
-        consumer = self._identity.organisation(caller_org)
+        # (6) The cross-boundary transfer is allowed. (The owner is read in the same query, for
+        # the provider, which finds the owner's records by its registry numbers.)
+        parties = self._identity.organisations_by_id(
+            (product.provider, caller_org, terms.data_owner)
+        )
+        provider, consumer = parties[product.provider], parties[caller_org]
         decision = self._gate.check(
             Transfer(
                 exporter=provider.id,
@@ -211,7 +225,7 @@ class ExchangeService:
                 schema=decision.schema,
                 issuer=decision.issuer,
             )
-        return request, found, terms
+        return Authorisation(request, found, terms, parties[terms.data_owner])
 
     def delivered(
         self, request: DataRequest, *, ciphertext_digest: bytes, receipt: str, data_owner: str
@@ -240,8 +254,9 @@ class ExchangeService:
             "ciphertext_sha256": ciphertext_digest.hex(),
             "receipt_digest": receipt_digest.hex(),
         }
-        self._notifier.notify(request.consumer, "data.ready", payload)
-        self._notifier.notify(data_owner, "data.accessed", payload)
+        self._notifier.notify_each(
+            [(request.consumer, "data.ready"), (data_owner, "data.accessed")], payload
+        )
         return done
 
     def record_deletion(self, request_id: str, receipt: str, *, caller_org: str) -> DataRequest:

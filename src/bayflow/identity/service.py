@@ -169,6 +169,15 @@ class IdentityService:
             raise NotFound(f"no organisation {organisation_id}")
         return org
 
+    def organisations_by_id(self, organisation_ids: Iterable[str]) -> dict[str, Organisation]:
+        """Several organisations at once, by id; NotFound names the first one missing."""
+        wanted = list(dict.fromkeys(organisation_ids))
+        found = {org.id: org for org in self._repo.get_organisations(wanted)}
+        for organisation_id in wanted:
+            if organisation_id not in found:
+                raise NotFound(f"no organisation {organisation_id}")
+        return found
+
     def organisations(self) -> list[Organisation]:
         return self._repo.list_organisations()
 

@@ -39,6 +39,9 @@ __all__ = ["SqlIdentityRepository"]
 # Look-ups every authenticated data request makes, built once so that SQLAlchemy reuses their
 # compiled SQL instead of building and hashing a new statement each time.
 _ORGANISATION: Final = select(organisations).where(organisations.c.id == bindparam("id"))
+_ORGANISATIONS: Final = select(organisations).where(
+    organisations.c.id.in_(bindparam("ids", expanding=True))
+)
 _PERSON: Final = select(persons).where(persons.c.id == bindparam("id"))
 _KEY: Final = select(identity_keys).where(identity_keys.c.kid == bindparam("kid"))
 _KEYS_OF_OWNER: Final = (
@@ -141,6 +144,13 @@ class SqlIdentityRepository:
     def get_organisation(self, organisation_id: str) -> Organisation | None:
         row = self._session.execute(_ORGANISATION, {"id": organisation_id}).one_or_none()
         return _organisation(row) if row else None
+
+    def get_organisations(self, organisation_ids: Sequence[str]) -> list[Organisation]:
+        """Those of ``organisation_ids`` that exist, in no particular order."""
+        if not organisation_ids:
+            return []
+        rows = self._session.execute(_ORGANISATIONS, {"ids": list(organisation_ids)})
+        return [_organisation(row) for row in rows]
 
     def find_organisation(self, identifiers: RegistryIdentifiers) -> Organisation | None:
         """The organisation holding any of these registry numbers."""

@@ -147,14 +147,17 @@ class TestAuthorise:
     ) -> None:
         consents, exchange = _services(session, clock, UnsafeOpenGate())
         terms = _active_consent(consents, scenario)
-        request, product, _ = exchange.authorise(
+        authorised = exchange.authorise(
             caller_person=scenario.wong.person,
             caller_org=scenario.lion_rock.organisation,
             consent_id=terms.id,
             product=scenario.einvoices,
         )
+        request = authorised.request
         assert request.status is RequestStatus.ROUTED
-        assert product.endpoint == "http://vat-einvoices.test/deliver"
+        assert authorised.product.endpoint == "http://vat-einvoices.test/deliver"
+        assert authorised.terms == terms
+        assert authorised.data_owner.id == scenario.bayline.organisation
         done = exchange.delivered(
             request,
             ciphertext_digest=bytes(32),
@@ -175,9 +178,9 @@ class TestAuthorise:
             "consent_id": terms.id,
             "product": scenario.einvoices,
         }
-        first, _, _ = exchange.authorise(**ask)
+        first = exchange.authorise(**ask).request
         exchange.failed(first, "provider timed out")
-        second, _, _ = exchange.authorise(**ask)
+        second = exchange.authorise(**ask).request
         with pytest.raises(FrequencyExceeded):
             exchange.authorise(**ask)
         # The other product has its own count.
@@ -264,12 +267,12 @@ class TestGateDecisions:
         anchor = UnsafeNoAnchor()
         consents, exchange = _services(session, clock, rules_gate(4_000), anchor)
         terms = _active_consent(consents, scenario)
-        request, _, _ = exchange.authorise(
+        request = exchange.authorise(
             caller_person=scenario.wong.person,
             caller_org=scenario.lion_rock.organisation,
             consent_id=terms.id,
             product=scenario.einvoices,
-        )
+        ).request
         assert request.decision_id is not None
         assert request.decision_digest is not None
         assert request.decision_basis is not None
@@ -301,12 +304,12 @@ class TestGateDecisions:
         consents, exchange = _services(session, clock, rules_gate(4_000), anchor)
         terms = _active_consent(consents, scenario)
         before = len(anchor.anchored)
-        request, _, _ = exchange.authorise(
+        request = exchange.authorise(
             caller_person=scenario.wong.person,
             caller_org=scenario.lion_rock.organisation,
             consent_id=terms.id,
             product=scenario.electricity,  # Hong Kong -> Hong Kong, no personal information
-        )
+        ).request
         assert (request.decision_id, request.decision_digest, request.decision_basis) == (
             None,
             None,

@@ -6,7 +6,7 @@ import pytest
 
 from bayflow.clock import FixedClock
 from bayflow.crypto.ed25519 import SigningKey
-from bayflow.errors import Conflict
+from bayflow.errors import Conflict, NotFound
 from bayflow.identity.models import (
     City,
     Jurisdiction,
@@ -51,6 +51,23 @@ def _register(service: IdentityService, uscc: str = "91440300MA5G7K2P0C") -> str
 
 class TestSqlIdentityRepository:
     """Corp ID records round-trip through SQLite and PostgreSQL unchanged."""
+
+    def test_several_organisations_are_read_at_once_and_a_missing_one_is_named(
+        self, database: Database
+    ) -> None:
+        clock = FixedClock(NOW)
+        with database.transaction() as session:
+            service = IdentityService(SqlIdentityRepository(session), clock)
+            first = _register(service)
+            second = _register(service, uscc="91440400MA5H3Q8R0D")
+        with database.transaction() as session:
+            service = IdentityService(SqlIdentityRepository(session), clock)
+            found = service.organisations_by_id([second, first, second])
+            assert set(found) == {first, second}
+            assert found[first] == service.organisation(first)
+            assert SqlIdentityRepository(session).get_organisations([]) == []
+            with pytest.raises(NotFound, match="org_missing"):
+                service.organisations_by_id([first, "org_missing"])
 
     def test_organisation_people_keys_and_mandates_round_trip(self, database: Database) -> None:
         clock = FixedClock(NOW)

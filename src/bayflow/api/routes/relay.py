@@ -12,14 +12,15 @@ import hashlib
 import importlib.util
 import sys
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from bayflow.api.auth import PrincipalDep
+from bayflow.api.deps import in_transaction
 from bayflow.api.routes.consent import consent_service
 from bayflow.consent.models import ProductScope
 from bayflow.crypto import hpke
@@ -87,43 +88,44 @@ def _exchange(request: Request, session: Session) -> ExchangeService:
 
 
 def _authorise(
-    request: Request, principal: Principal, body: DataRequestBody, consumer_key: hpke.PublicKey
+    request: Request,
+    principal: Principal,
+    body: DataRequestBody,
+    consumer_key: hpke.PublicKey,
+    session: Session,
 ) -> tuple[DataRequest, str, str, str]:
-    with request.app.state.database.transaction() as session:
-        exchange = _exchange(request, session)
-        data_request, product, terms = exchange.authorise(
-            caller_person=principal.person_id,
-            caller_org=principal.organisation_id,
-            consent_id=body.consent_id,
-            product=ProductScope(body.provider, body.product),
-            data_from=_start_of(body.data_from),
-            data_to=_start_of(body.data_to),
-        )
-        identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
-        owner = identity.organisation(terms.data_owner)
-        ids = {k: v for k, v in vars_of(owner.identifiers).items() if v}
-        routed = RoutedRequest(
-            hub=request.app.state.issuer,
-            provider=body.provider,
-            request_id=data_request.id,
-            consent_id=body.consent_id,
-            data_owner=owner.id,
-            data_owner_identifiers=ids,
-            consumer=principal.organisation_id,
-            product=body.product,
-            data_from=body.data_from.isoformat() if body.data_from else None,
-            data_to=body.data_to.isoformat() if body.data_to else None,
-            consumer_key=consumer_key,
-            consumer_kid=body.consumer_kid,
-            issued_at=request.app.state.clock.now(),
-        )
-        hub_key = request.app.state.lazy_hub_keys.signing_jwk()
-        return (
-            data_request,
-            terms.data_owner,
-            product.endpoint,
-            sign_routed_request(routed, hub_key),
-        )
+    authorised = _exchange(request, session).authorise(
+        caller_person=principal.person_id,
+        caller_org=principal.organisation_id,
+        consent_id=body.consent_id,
+        product=ProductScope(body.provider, body.product),
+        data_from=_start_of(body.data_from),
+        data_to=_start_of(body.data_to),
+    )
+    owner, data_request = authorised.data_owner, authorised.request
+    ids = {k: v for k, v in vars_of(owner.identifiers).items() if v}
+    routed = RoutedRequest(
+        hub=request.app.state.issuer,
+        provider=body.provider,
+        request_id=data_request.id,
+        consent_id=body.consent_id,
+        data_owner=owner.id,
+        data_owner_identifiers=ids,
+        consumer=principal.organisation_id,
+        product=body.product,
+        data_from=body.data_from.isoformat() if body.data_from else None,
+        data_to=body.data_to.isoformat() if body.data_to else None,
+        consumer_key=consumer_key,
+        consumer_kid=body.consumer_kid,
+        issued_at=request.app.state.clock.now(),
+    )
+    hub_key = request.app.state.lazy_hub_keys.signing_jwk()
+    return (
+        data_request,
+        owner.id,
+        authorised.product.endpoint,
+        sign_routed_request(routed, hub_key),
+    )
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -146,43 +148,43 @@ def _settle(
     envelope: Envelope | None,
     consumer_key: hpke.PublicKey,
     failure: str | None,
+    session: Session,
 ) -> str:
     """Check the envelope and record the delivery (or the failure); returns the receipt."""
-    with request.app.state.database.transaction() as session:
-        exchange = _exchange(request, session)
-        if envelope is None:
-            exchange.failed(data_request, failure or "the provider did not answer")
-            return ""
-        identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
-        # The one key the envelope names, if it is an organisation key of this provider.
-        key = identity.key_or_none(envelope.header.provider_kid)
-        if (
-            key is None
-            or key.owner is not KeyOwner.ORGANISATION
-            or key.owner_id != data_request.provider
-        ):
-            exchange.failed(data_request, "the envelope is signed by an unknown key")
-            raise PayloadRejected("the provider signed with a key Corp ID does not know")
-        try:
-            envelope.check_relay(
-                data_request.consent_id,
-                data_request.id,
-                PublicJWK.from_ed25519(key.public_key),
-                consumer_public=consumer_key,
-            )
-        except CryptoError as exc:
-            exchange.failed(data_request, f"envelope refused: {exc.message}")
-            raise PayloadRejected(
-                f"the provider's answer failed the hub's checks: {exc.message}"
-            ) from exc
-        receipt = envelope.receipt()
-        exchange.delivered(
-            data_request,
-            ciphertext_digest=envelope.ciphertext_digest,
-            receipt=receipt,
-            data_owner=data_owner,
+    exchange = _exchange(request, session)
+    if envelope is None:
+        exchange.failed(data_request, failure or "the provider did not answer")
+        return ""
+    identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
+    # The one key the envelope names, if it is an organisation key of this provider.
+    key = identity.key_or_none(envelope.header.provider_kid)
+    if (
+        key is None
+        or key.owner is not KeyOwner.ORGANISATION
+        or key.owner_id != data_request.provider
+    ):
+        exchange.failed(data_request, "the envelope is signed by an unknown key")
+        raise PayloadRejected("the provider signed with a key Corp ID does not know")
+    try:
+        envelope.check_relay(
+            data_request.consent_id,
+            data_request.id,
+            PublicJWK.from_ed25519(key.public_key),
+            consumer_public=consumer_key,
         )
-        return receipt
+    except CryptoError as exc:
+        exchange.failed(data_request, f"envelope refused: {exc.message}")
+        raise PayloadRejected(
+            f"the provider's answer failed the hub's checks: {exc.message}"
+        ) from exc
+    receipt = envelope.receipt()
+    exchange.delivered(
+        data_request,
+        ciphertext_digest=envelope.ciphertext_digest,
+        receipt=receipt,
+        data_owner=data_owner,
+    )
+    return receipt
 
 
 async def _call_provider(request: Request, endpoint: str, routed: str) -> Envelope:
@@ -216,18 +218,20 @@ async def fetch(body: DataRequestBody, principal: PrincipalDep, request: Request
         raise InvalidInput(
             "consumer_key is not an X25519 public key (32 bytes, base64url)"
         ) from exc
-    data_request, data_owner, endpoint, routed = await run_in_threadpool(
-        _authorise, request, principal, body, consumer_key
+    database = request.app.state.database
+    data_request, data_owner, endpoint, routed = await in_transaction(
+        database, partial(_authorise, request, principal, body, consumer_key)
     )
     try:
         envelope = await _call_provider(request, endpoint, routed)
     except (ProviderUnavailable, PayloadRejected) as exc:
-        await run_in_threadpool(
-            _settle, request, data_request, data_owner, None, consumer_key, exc.message
+        await in_transaction(
+            database,
+            partial(_settle, request, data_request, data_owner, None, consumer_key, exc.message),
         )
         raise
-    receipt = await run_in_threadpool(
-        _settle, request, data_request, data_owner, envelope, consumer_key, None
+    receipt = await in_transaction(
+        database, partial(_settle, request, data_request, data_owner, envelope, consumer_key, None)
     )
     return Response(
         content=envelope.to_bytes(),
