@@ -30,7 +30,7 @@ from typing import Any, Final
 from bayflow.errors import InvalidInput, NotFound
 from bayflow.exchange.routing import RoutedRequest
 
-__all__ = ["FileDataSource", "payload_for"]
+__all__ = ["FileDataSource", "owner_names", "payload_for"]
 
 _SUFFIXES: Final = (".json", ".jsonl", ".csv")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,80}")
@@ -71,6 +71,10 @@ class FileDataSource:
                     return candidate
         raise NotFound(f"no {product} data for this data owner")
 
+    def size(self, product: str, owner_names: Iterable[str]) -> int:
+        """The size in bytes of the file that holds the owner's records of ``product``."""
+        return self._file(product, owner_names).stat().st_size
+
     def records(self, product: str, owner_names: Iterable[str]) -> list[dict[str, Any]]:
         path = self._file(product, owner_names)
         text = path.read_text(encoding="utf-8")
@@ -92,9 +96,14 @@ def _date(value: str | None) -> date | None:
     return datetime.fromisoformat(value).date() if value else None
 
 
+def owner_names(routed: RoutedRequest) -> list[str]:
+    """The names the owner's files may have: its registry numbers, then its Bayflow id."""
+    return [*routed.data_owner_identifiers.values(), routed.data_owner]
+
+
 def payload_for(source: FileDataSource, routed: RoutedRequest, *, now: datetime) -> bytes:
     """The JSON payload answering ``routed``: the owner's records of the product in range."""
-    names = [*routed.data_owner_identifiers.values(), routed.data_owner]
+    names = owner_names(routed)
     first, last = _date(routed.data_from), _date(routed.data_to)
     records = [r for r in source.records(routed.product, names) if _within(r, first, last)]
     body = {

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bayflow.api import create_app
-from bayflow.api.provider import create_provider_app
+from bayflow.api.provider import INLINE_FILE_SIZE, create_provider_app
 from bayflow.clock import FixedClock
 from bayflow.config import Settings
 from bayflow.consent.lifecycle import ConsentAction, ConsentState
@@ -47,6 +47,7 @@ class Relay:
     provider: KeyFile
     bank_key: EncryptionKey
     clock: FixedClock
+    data: Path  # the provider's folder for the product
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ async def relay(
                 headers=as_provider,
             )
             assert response.status_code == 201, response.text
-            yield Relay(hub, parties, provider, EncryptionKey.generate(), clock)
+            yield Relay(hub, parties, provider, EncryptionKey.generate(), clock, data)
     database.dispose()
 
 
@@ -208,6 +209,26 @@ async def test_a_fetch_is_relayed_sealed_to_the_consumer(relay: Relay) -> None:
         request_id=response.headers["Bayflow-Request-Id"],
     )
     assert json.loads(plaintext)["records"] == [{"period": "2026-09", "kwh": 1200}]
+
+
+async def test_a_large_payload_is_sealed_off_the_event_loop_and_relayed_whole(
+    relay: Relay,
+) -> None:
+    records = [{"period": "2026-09", "meter": f"m-{i:06d}", "kwh": i} for i in range(4000)]
+    (relay.data / f"{BAYLINE_USCC}.json").write_text(json.dumps(records), encoding="utf-8")
+    assert (relay.data / f"{BAYLINE_USCC}.json").stat().st_size > INLINE_FILE_SIZE
+    terms = await _active_consent(relay)
+    response = await _fetch(relay, terms)
+    assert response.status_code == 200, response.text
+    assert relay.provider.organisation_key is not None
+    plaintext, _ = open_payload(
+        Envelope.from_bytes(response.content),
+        consumer_private_x25519=relay.bank_key.private_key,
+        provider_public=PublicJWK.from_ed25519(relay.provider.organisation_key.public_key),
+        consent_id=terms.id,
+        request_id=response.headers["Bayflow-Request-Id"],
+    )
+    assert json.loads(plaintext)["records"] == records
 
 
 async def test_revocation_refuses_the_next_request_with_the_caches_warm(relay: Relay) -> None:
