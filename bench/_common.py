@@ -63,6 +63,23 @@ def log(message: str) -> None:
 
 
 @contextmanager
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """A new empty database on the PostgreSQL server at ``server_url``, dropped afterwards."""
+    from sqlalchemy import create_engine, make_url, text  # noqa: PLC0415 - only for this option.
+
+    name = f"bayflow_bench_{os.getpid()}_{int(time.time())}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
 def hub(
     data_dir: Path, *, workers: int = 1, extra_env: dict[str, str] | None = None
 ) -> Iterator[str]:

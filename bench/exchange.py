@@ -14,6 +14,7 @@ machine's two cores with both servers: the figures are conservative.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from _common import emit, free_port, hub, log, summarise_ms
+from _common import emit, free_port, fresh_postgres, hub, log, summarise_ms
 from bayflow.client import BayflowClient
 from bayflow.consent.lifecycle import ConsentAction
 from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
@@ -129,14 +130,23 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--big-requests", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
+    parser.add_argument(
+        "--postgres",
+        metavar="SERVER_URL",
+        help="run the hub on a fresh database on this PostgreSQL server instead of SQLite "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
+    )
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYFLOW_")}
     env["BAYFLOW_LOG_LEVEL"] = "warning"
     processes: list[subprocess.Popen[bytes]] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        hub(Path(tmp) / "hub", extra_env={"BAYFLOW_LOG_LEVEL": "info"}) as base,
-    ):
+    hub_env = {"BAYFLOW_LOG_LEVEL": "info"}
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            hub_env["BAYFLOW_DATABASE_URL"] = stack.enter_context(fresh_postgres(args.postgres))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        base = stack.enter_context(hub(Path(tmp) / "hub", workers=args.workers, extra_env=hub_env))
         home = Path(tmp)
         try:
             operator = BayflowClient(base, KeyFile.read(home / "hub" / "operator.key"))
@@ -300,6 +310,8 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
         "requests": args.requests,
         "big_requests": args.big_requests,
         "concurrency": args.concurrency,
+        "hub_workers": args.workers,
+        "database": "postgresql" if args.postgres else "sqlite",
     }
     emit("exchange", figures)
 
