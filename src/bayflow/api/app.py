@@ -17,6 +17,7 @@ from bayflow import __version__
 from bayflow.api.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
 from bayflow.api.ledger import LedgerRuntime
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
+from bayflow.api.provider_link import ProviderLink
 from bayflow.api.routes import (
     compliance,
     consent,
@@ -156,6 +157,7 @@ def create_app(
         await ledger_runtime.stop()
         if dispatcher is not None:
             await dispatcher.aclose()
+        await _app.state.provider_link.aclose()
         if owns_database:
             db.dispose()
         _log.info("hub stopped")
@@ -179,18 +181,24 @@ def create_app(
     app.state.ledger = LedgerRuntime(settings, db, clock)
     app.state.event_anchor = event_anchor or _ledger_anchor(app.state.ledger, clock)
     app.state.compliance_engine, app.state.transfer_gate = _compliance(db, transfer_gate)
+    # The relay's hop to providers (api.routes.relay.ProviderCaller); one answer may be large
+    # and slow to assemble, hence the long timeout.
+    app.state.provider_link = ProviderLink(connect_timeout=5.0, timeout=30.0)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=HTTPMetrics(registry))
-    app.include_router(health.router)
-    app.include_router(oauth.router)
-    app.include_router(orgs.router)
-    app.include_router(ledger.router)
-    app.include_router(exchange.router)
-    app.include_router(consent.router)
-    app.include_router(relay.router)
-    app.include_router(signing.router)
-    app.include_router(webhooks_router)
-    app.include_router(wallet.router)
-    app.include_router(forms.router)
-    app.include_router(compliance.router)
+    for router in (
+        health.router,
+        oauth.router,
+        orgs.router,
+        ledger.router,
+        exchange.router,
+        consent.router,
+        relay.router,
+        signing.router,
+        webhooks_router,
+        wallet.router,
+        forms.router,
+        compliance.router,
+    ):
+        app.include_router(router)
     return app

@@ -19,6 +19,7 @@ import pytest
 
 from bayflow.api import create_app
 from bayflow.api.provider import INLINE_FILE_SIZE, create_provider_app
+from bayflow.api.provider_link import ProviderAnswer
 from bayflow.clock import FixedClock
 from bayflow.config import Settings
 from bayflow.consent.lifecycle import ConsentAction, ConsentState
@@ -77,7 +78,7 @@ async def relay(
         )
         provider_transport = httpx.ASGITransport(app=provider_app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=provider_transport) as provider_http:
-            app.state.provider_http = provider_http
+            app.state.provider_link = InProcessProvider(provider_http)
             as_provider = await bearer(hub, provider, now)
             response = await hub.post(
                 "/exchange/v1/products",
@@ -96,6 +97,23 @@ async def relay(
             assert response.status_code == 201, response.text
             yield Relay(hub, parties, provider, EncryptionKey.generate(), clock, data)
     database.dispose()
+
+
+class InProcessProvider:
+    """The hub's provider hop (ProviderCaller) through httpx to the provider app in process."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def post(
+        self, url: str, body: bytes, *, content_type: str = "application/json"
+    ) -> ProviderAnswer:
+        response = await self._client.post(
+            url, content=body, headers={"content-type": content_type}
+        )
+        return ProviderAnswer(
+            response.status_code, response.headers.get("content-type"), response.content
+        )
 
 
 def _jwks(document: dict[str, Any]) -> JWKSet:

@@ -9,18 +9,16 @@ opaque bytes; the hub keeps the SHA-256 of the ciphertext and the provider's sig
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from datetime import UTC, date, datetime, time
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bayflow.api.auth import PrincipalDep
 from bayflow.api.deps import in_transaction
+from bayflow.api.provider_link import ProviderAnswer, ProviderLinkError
 from bayflow.api.routes.consent import consent_service
 from bayflow.consent.models import ProductScope
 from bayflow.crypto import hpke
@@ -46,17 +44,6 @@ __all__ = ["ENVELOPE_MEDIA_TYPE", "router"]
 router = APIRouter(prefix="/exchange/v1", tags=["interchange"])
 
 ENVELOPE_MEDIA_TYPE = "application/vnd.bayflow.envelope"
-
-# httpcore's async connections run "import sniffio" several times per request to tell asyncio
-# from trio, and fall back to asyncio when it is missing, as it is here (anyio no longer needs
-# it). Python does not remember a failed import, so each attempt searched sys.path on disk
-# again: about 40 us a time, almost a quarter of the hub's call to the provider in the
-# interchange benchmark. A None entry in sys.modules makes the import fail at once, as before.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-# One provider answer may be large (up to the envelope's limit) and slow to assemble.
-_PROVIDER_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class DataRequestBody(BaseModel):
@@ -187,19 +174,26 @@ def _settle(
     return receipt
 
 
+class ProviderCaller(Protocol):
+    """How the hub posts a routed request to a provider (``app.state.provider_link``)."""
+
+    async def post(
+        self, url: str, body: bytes, *, content_type: str = "application/json"
+    ) -> ProviderAnswer: ...
+
+
 async def _call_provider(request: Request, endpoint: str, routed: str) -> Envelope:
-    client: httpx.AsyncClient | None = getattr(request.app.state, "provider_http", None)
-    if client is None:
-        client = httpx.AsyncClient(timeout=_PROVIDER_TIMEOUT)
-        request.app.state.provider_http = client
+    link: ProviderCaller = request.app.state.provider_link
+    # The routed request is a compact JWS: ASCII without quotes or backslashes.
+    body = b'{"request":"' + routed.encode("ascii") + b'"}'
     try:
-        response = await client.post(endpoint, json={"request": routed})
-    except httpx.HTTPError as exc:
-        raise ProviderUnavailable(f"the provider did not answer: {type(exc).__name__}") from exc
-    if response.status_code != 200:
-        raise ProviderUnavailable(f"the provider answered HTTP {response.status_code}")
+        answer = await link.post(endpoint, body)
+    except ProviderLinkError as exc:
+        raise ProviderUnavailable(f"the provider did not answer: {exc}") from exc
+    if answer.status != 200:
+        raise ProviderUnavailable(f"the provider answered HTTP {answer.status}")
     try:
-        return Envelope.from_bytes(response.content)
+        return Envelope.from_bytes(answer.body)
     except CryptoError as exc:
         raise PayloadRejected(f"the provider's answer is not an envelope: {exc.message}") from exc
 
