@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from bayflow.api.provider import create_provider_app, fetch_hub_keys
+from bayflow.api.server import uvicorn_options
 from bayflow.cli._client import (
     DEFAULT_URL,
     KeyOption,
@@ -147,7 +148,7 @@ def serve(
         hub_keys=fetch_hub_keys(hub_url),
     )
     print(f"provider {key_file.organisation} on http://{host}:{port}/deliver; Ctrl-C stops it")
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    uvicorn.run(app, host=host, port=port, **uvicorn_options())
 
 
 def register(app: typer.Typer) -> None:

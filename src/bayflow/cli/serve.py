@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from bayflow.api.server import uvicorn_options
 from bayflow.cli._state import state
 from bayflow.config import load_settings
 from bayflow.hub import bootstrap
@@ -65,7 +66,5 @@ def register(app: typer.Typer) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_config=None,
-            access_log=False,
-            server_header=False,
+            **uvicorn_options(),
         )

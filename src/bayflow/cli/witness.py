@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from bayflow.api.server import uvicorn_options
 from bayflow.api.witness import WitnessStateFile, create_witness_app
 from bayflow.cli._keys import read_log_key, read_witness_signer, write_secret
 from bayflow.cli._state import state
@@ -75,9 +76,7 @@ def serve(
             create_witness_app(witness),
             host=host,
             port=port,
-            log_config=None,
-            access_log=False,
-            server_header=False,
+            **uvicorn_options(),
         )
 
 
