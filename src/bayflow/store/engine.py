@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bayflow.errors import StoreUnavailable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per SQLite file there.
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["Database", "Session"]
 
@@ -54,6 +60,70 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class _SQLiteWriterLock:
+    """One SQLite writer at a time: threads queue on a lock, worker processes on a file lock.
+
+    Left to SQLite's busy handler, waiting writers sleep in growing steps (up to 100 ms) and a
+    burst of requests turns into seconds of latency; a waiter on these locks is woken as soon
+    as the writer is done. The file lock (``flock`` on ``<database>-writer.lock``) is what lets
+    several ``bayflow serve`` workers share one SQLite file. It belongs to an open file, which
+    every thread of a process shares, so a thread takes the thread lock before the file lock.
+    """
+
+    def __init__(self, database_path: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = (
+            f"{database_path}-writer.lock"
+            if database_path and database_path != ":memory:" and fcntl is not None
+            else None
+        )
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self, path: str) -> int:
+        # A process that forked with this object open must not share the parent's open file:
+        # the file lock would then never exclude the two.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        if not self._threads.acquire(blocking=blocking):
+            return False
+        path = self._path
+        if path is None or fcntl is None:
+            return True
+        try:
+            flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
+            fcntl.flock(self._file(path), flags)
+        except BlockingIOError:
+            self._threads.release()
+            return False
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and fcntl is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def close(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
 class Database:
     """An engine and its session factory.
 
@@ -74,7 +144,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer_lock = threading.Lock() if self.is_sqlite else None
+        self._writer_lock = _SQLiteWriterLock(self.url.database) if self.is_sqlite else None
         self._reading = sessionmaker(
             self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
         )
@@ -95,15 +165,13 @@ class Database:
             with self._sessions() as session, session.begin():
                 yield session
             return
-        # SQLite admits one writer. Queueing this process's writers on a lock hands the write
-        # lock over as soon as it is free; left to SQLite's busy handler, waiters sleep in
-        # growing steps (up to 100 ms) and a burst of requests turns into seconds of latency.
+        # SQLite admits one writer; see _SQLiteWriterLock for why writers queue before BEGIN.
         with self._writer_lock, self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def transaction_if_free(self) -> Iterator[Session | None]:
-        """A unit of work on embedded SQLite if no writer of this process holds it; else None.
+        """A unit of work on embedded SQLite if no other writer holds it now; else None.
 
         SQLite work is in-process CPU, shorter than handing it to a thread and back, so a caller
         on an event loop may run it where it is; it must then not wait for the writer lock,
@@ -142,3 +210,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()

@@ -1,6 +1,8 @@
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -184,3 +186,39 @@ class TestTransactionIfFree:
             assert session is not None
             assert HubMetadataRepository(session).get("k") is None
         database.dispose()
+
+
+def _hold_writer_in_another_process(url: str, holding: Any, release: Any) -> None:
+    database = Database(url)
+    with database.transaction() as session:
+        HubMetadataRepository(session).set("k", "from the other process", now=NOW_2026)
+        holding.set()
+        release.wait(30)
+    database.dispose()
+
+
+NOW_2026 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_writer_in_another_process_holds_off_transaction_if_free(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    upgrade(database)
+    context = multiprocessing.get_context("spawn")
+    holding, release = context.Event(), context.Event()
+    other = context.Process(
+        target=_hold_writer_in_another_process, args=(sqlite_url, holding, release)
+    )
+    other.start()
+    try:
+        assert holding.wait(60)
+        with database.transaction_if_free() as session:
+            assert session is None
+    finally:
+        release.set()
+        other.join(60)
+    assert other.exitcode == 0
+    # The other process's commit is visible to the next unit of work, which did not wait.
+    with database.transaction_if_free() as session:
+        assert session is not None
+        assert HubMetadataRepository(session).get("k") == "from the other process"
+    database.dispose()
