@@ -1,14 +1,16 @@
 """Consented requests end to end on loopback, against a bare FastAPI endpoint.
 
-    python bench/exchange.py [--requests N] [--concurrency C] [--big-requests M]
+    python bench/exchange.py [--requests N] [--rounds R] [--concurrency C] [--big-requests M]
+                             [--workers W] [--postgres SERVER_URL]
 
 A hub and a reference provider run in their own server processes, with a temporary SQLite
 database. Each consented request goes consumer client -> hub (token check, consent checks,
 journal) -> provider (routed-request check, read, HPKE seal, Ed25519 signature) -> hub
 (envelope check, receipt anchored in the ledger) -> consumer client (decrypt, commitment check),
-exactly as in production. The same client machinery then fetches 1 KiB from a bare FastAPI
-endpoint, so ``ratio_1k`` compares like with like. The clients are Python threads sharing the
-machine's two cores with both servers: the figures are conservative.
+exactly as in production. The same client machinery fetches 1 KiB from a bare FastAPI
+endpoint, so ``ratio_1k`` compares like with like: each round runs N consented fetches, then N
+bare ones, and the figures are the medians of the rounds (the ratio of each round's pair). The
+clients are Python threads sharing the machine's two cores with both servers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,6 +133,7 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--big-requests", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="consented/bare pairs of runs")
     parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
     parser.add_argument(
         "--postgres",
@@ -138,10 +142,18 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
         "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
     )
     args = parser.parse_args()
+    # Every fetch, warm-ups included, counts against the consent's limit (10,000 an hour).
+    fetches = args.rounds * (args.requests + args.concurrency) + args.big_requests + 4
+    if fetches > 10_000:
+        parser.error(f"{fetches} fetches do not fit under one consent's limit of 10,000 an hour")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAYFLOW_")}
     env["BAYFLOW_LOG_LEVEL"] = "warning"
     processes: list[subprocess.Popen[bytes]] = []
     hub_env = {"BAYFLOW_LOG_LEVEL": "info"}
+    rounds_1k: list[float] = []
+    rounds_bare: list[float] = []
+    lat_1k: list[float] = []
+    lat_bare: list[float] = []
     with contextlib.ExitStack() as stack:
         if args.postgres:
             hub_env["BAYFLOW_DATABASE_URL"] = stack.enter_context(fresh_postgres(args.postgres))
@@ -254,13 +266,6 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
 
                 return make
 
-            log(f"{args.requests} consented 1 KiB fetches, {args.concurrency} threads")
-            elapsed_1k, lat_1k = _drive(args.requests, args.concurrency, consented("bills-1k"))
-            log(f"{args.big_requests} consented 1 MiB fetches")
-            elapsed_1m, lat_1m = _drive(
-                args.big_requests, min(args.concurrency, 4), consented("bills-1m")
-            )
-
             bare_port = free_port()
             processes.append(
                 _start(
@@ -286,28 +291,46 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
                 client = httpx.Client(base_url=f"http://127.0.0.1:{bare_port}")
                 return lambda: client.get("/bare").raise_for_status() and None
 
-            log(f"{args.requests} bare 1 KiB GETs")
-            elapsed_bare, lat_bare = _drive(args.requests, args.concurrency, bare)
+            # Rounds alternate the consented and the bare runs, so that a slow spell of the
+            # machine weighs on both sides of a round's ratio alike.
+            for round_number in range(1, args.rounds + 1):
+                log(
+                    f"round {round_number}/{args.rounds}: {args.requests} consented 1 KiB "
+                    f"fetches, then {args.requests} bare 1 KiB GETs, {args.concurrency} threads"
+                )
+                elapsed, latencies = _drive(args.requests, args.concurrency, consented("bills-1k"))
+                rounds_1k.append(args.requests / elapsed)
+                lat_1k.extend(latencies)
+                elapsed, latencies = _drive(args.requests, args.concurrency, bare)
+                rounds_bare.append(args.requests / elapsed)
+                lat_bare.extend(latencies)
+            log(f"{args.big_requests} consented 1 MiB fetches")
+            elapsed_1m, lat_1m = _drive(
+                args.big_requests, min(args.concurrency, 4), consented("bills-1m")
+            )
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
 
-    consented_1k = args.requests / elapsed_1k
-    bare_rps = args.requests / elapsed_bare
+    ratios = [c / b for c, b in zip(rounds_1k, rounds_bare, strict=True)]
     s1k, s1m, sbare = summarise_ms(lat_1k), summarise_ms(lat_1m), summarise_ms(lat_bare)
     figures: dict[str, Any] = {
-        "consented_1k_req_per_s": round(consented_1k, 1),
+        "consented_1k_req_per_s": round(statistics.median(rounds_1k), 1),
         "p50_ms_1k": s1k["p50_ms"],
         "p99_ms_1k": s1k["p99_ms"],
         "consented_1m_req_per_s": round(args.big_requests / elapsed_1m, 2),
         "p50_ms_1m": s1m["p50_ms"],
         "p99_ms_1m": s1m["p99_ms"],
-        "bare_1k_req_per_s": round(bare_rps, 1),
+        "bare_1k_req_per_s": round(statistics.median(rounds_bare), 1),
         "bare_p50_ms": sbare["p50_ms"],
         "bare_p99_ms": sbare["p99_ms"],
-        "ratio_1k": round(consented_1k / bare_rps, 3),
-        "requests": args.requests,
+        "ratio_1k": round(statistics.median(ratios), 3),
+        "rounds_consented_1k_req_per_s": [round(r, 1) for r in rounds_1k],
+        "rounds_bare_1k_req_per_s": [round(r, 1) for r in rounds_bare],
+        "rounds_ratio_1k": [round(r, 3) for r in ratios],
+        "requests_per_round": args.requests,
+        "rounds": args.rounds,
         "big_requests": args.big_requests,
         "concurrency": args.concurrency,
         "hub_workers": args.workers,
