@@ -32,6 +32,7 @@ from bayflow.api.routes import (
     wallet,
 )
 from bayflow.api.routes.webhooks import router as webhooks_router
+from bayflow.api.server import freeze_startup_heap
 from bayflow.api.sweeper import ExpirySweeper
 from bayflow.clock import Clock, SystemClock
 from bayflow.compliance.engine import RulesEngine
@@ -152,6 +153,7 @@ def create_app(
         await ledger_runtime.start()
         sweeper = ExpirySweeper(_app.state)
         sweeper.start()
+        freeze_startup_heap()
         yield
         await sweeper.stop()
         await ledger_runtime.stop()

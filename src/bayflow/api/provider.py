@@ -7,6 +7,8 @@ consumer's key, signs the envelope with the organisation's key and answers with 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bayflow.api.errors import install_error_handlers
 from bayflow.api.middleware import HTTPMetrics, RequestContextMiddleware
+from bayflow.api.server import freeze_startup_heap
 from bayflow.clock import Clock, SystemClock
 from bayflow.crypto.jose import JWKSet, PrivateJWK
 from bayflow.errors import ConfigurationError
@@ -61,7 +64,18 @@ def create_provider_app(
         raise ConfigurationError("the provider's key file holds no organisation key to sign with")
     signing_key = PrivateJWK.from_signing_key(key_file.organisation_key.signing_key)
     clock = clock or SystemClock()
-    app = FastAPI(title="Bayflow reference data provider", openapi_url=None, docs_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()
+        yield
+
+    app = FastAPI(
+        title="Bayflow reference data provider",
+        openapi_url=None,
+        docs_url=None,
+        lifespan=lifespan,
+    )
     install_error_handlers(app)
     app.add_middleware(
         RequestContextMiddleware, metrics=HTTPMetrics(CollectorRegistry(auto_describe=True))

