@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -16,16 +16,60 @@ __all__ = ["SqlRequestRepository"]
 
 # The statements of the request path, built once so that SQLAlchemy reuses their compiled SQL
 # instead of building and hashing a new statement on every request.
-_INSERT: Final = insert(data_requests)
+_C: Final = data_requests.c
+_BINDS: Final[dict[str, BindParameter[Any]]] = {
+    c.name: bindparam(c.name, type_=c.type) for c in data_requests.c if c.name != "seq"
+}
+# The requests under one consent for one product: the unit the frequency limit counts.
+_KEY: Final = (
+    _C.consent_id == _BINDS["consent_id"],
+    _C.provider == _BINDS["provider"],
+    _C.product == _BINDS["product"],
+)
+_SINCE: Final = bindparam("since", type_=_C.created_at.type)
+
+# A request is numbered one past the latest number for its key, in the same statement (an
+# index seek on ix_data_requests_seq). The index is not unique on purpose: on PostgreSQL two
+# transactions recording requests for the same key at once may both read the same latest
+# number, and neither fails. Such a pair then counts as one request below, a tolerance the plain
+# count already had (two concurrent requests may both pass the limit before either is recorded).
+# The number is a subquery in VALUES rather than an INSERT … SELECT: SQLite copies the rows of
+# an INSERT … SELECT from its own table through a temporary table, and SQLAlchemy prepares the
+# parameters of the SELECT more slowly (on SQLite an add took 51 µs so, 41 µs this way, and
+# 31 µs with no number at all).
+_NEXT_SEQ: Final = select(func.coalesce(func.max(_C.seq), 0) + 1).where(*_KEY).scalar_subquery()
+_INSERT: Final = insert(data_requests).values({**_BINDS, "seq": _NEXT_SEQ})
 _UPDATE: Final = update(data_requests).where(data_requests.c.id == bindparam("request_id"))
 _GET: Final = select(data_requests).where(data_requests.c.id == bindparam("request_id"))
-_COUNT_SINCE: Final = select(func.count()).where(
-    data_requests.c.consent_id == bindparam("consent_id"),
-    data_requests.c.provider == bindparam("provider"),
-    data_requests.c.product == bindparam("product"),
-    data_requests.c.created_at >= bindparam("since", type_=data_requests.c.created_at.type),
-    data_requests.c.status != RequestStatus.FAILED.value,
+
+# The non-failed requests of a window are latest - first + 1 - failed, read in one statement of
+# three index seeks whatever the window holds:
+# - latest: the highest number for the key (ix_data_requests_seq);
+# - first: the number of the window's earliest request (ix_data_requests_window; among requests
+#   recorded at the same instant, the lowest number), NULL when the window is empty;
+# - failed: the window's failed requests, which are rare (ix_data_requests_status).
+# This is the exact count as long as numbers follow created_at within a key, which holds because
+# a key's requests are recorded in time order. Should the clock step backwards between two of a
+# key's requests, a window that holds requests from before and after the step, or begins
+# within it, may count too many or too few, by at most the number of requests recorded out of
+# time order; the difference may then fall below zero, where it is cut off. Windows that begin
+# once the clock has caught up are exact again. LIMIT is a literal so that PostgreSQL plans the
+# prepared statement for reading one row.
+_LATEST: Final = select(func.max(_C.seq)).where(*_KEY).scalar_subquery()
+_FIRST: Final = (
+    select(_C.seq)
+    .where(*_KEY, _C.created_at >= _SINCE)
+    .order_by(_C.created_at, _C.seq)
+    .limit(literal_column("1"))
+    .scalar_subquery()
 )
+_FAILED: Final = (
+    select(func.count())
+    .select_from(data_requests)
+    .where(*_KEY, _C.status == RequestStatus.FAILED.value, _C.created_at >= _SINCE)
+    .scalar_subquery()
+)
+_COUNT_SINCE: Final = select(_LATEST, _FIRST, _FAILED)
 
 
 def _request(row: Row[Any]) -> DataRequest:
@@ -93,8 +137,12 @@ class SqlRequestRepository:
 
     def count_since(self, consent_id: str, provider: str, product: str, since: datetime) -> int:
         params = {"consent_id": consent_id, "provider": provider, "product": product}
-        count = self._session.execute(_COUNT_SINCE, {**params, "since": since}).scalar_one()
-        return int(count)
+        latest, first, failed = self._session.execute(
+            _COUNT_SINCE, {**params, "since": since}
+        ).one()
+        if first is None:
+            return 0
+        return max(0, int(latest) - int(first) + 1 - int(failed))
 
     def list_for_consent(self, consent_id: str) -> list[DataRequest]:
         rows = self._session.execute(
