@@ -11,6 +11,7 @@ are enough, which is why they live only five minutes.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -249,6 +250,10 @@ class TokenIssuer:
         return AccessToken(token, expires_at, scopes)
 
 
+# Access tokens whose check is remembered, per verifier (a few hundred bytes each).
+_CHECKED_TOKENS = 4096
+
+
 class TokenVerifier:
     """Verifies the hub's access tokens; no database needed."""
 
@@ -256,6 +261,11 @@ class TokenVerifier:
         self._keys = dict(public_keys)
         self._issuer = issuer
         self._clock = clock
+        # A token's signature and claims check out or not once and for all (for these keys and
+        # this issuer): a client sends the same token with every call until it expires, so
+        # the result is kept by the token's exact text and only the expiry is checked again.
+        # Refused tokens are not kept (lru_cache does not keep exceptions).
+        self._checked = functools.lru_cache(maxsize=_CHECKED_TOKENS)(self._check)
 
     def _key(self, parsed: ParsedJWT) -> bytes:
         key = self._keys.get(parsed.kid or "")
@@ -264,6 +274,12 @@ class TokenVerifier:
         return key
 
     def verify(self, token: str) -> Principal:
+        principal = self._checked(token)
+        if principal.expires_at + MAX_CLOCK_SKEW < self._clock.now():
+            raise InvalidAccessToken("the access token has expired")
+        return principal
+
+    def _check(self, token: str) -> Principal:
         try:
             parsed = verify_jwt(token, self._key)
         except CryptoError as exc:
@@ -276,8 +292,6 @@ class TokenVerifier:
         if claims.get("iss") != self._issuer:
             raise InvalidAccessToken("the access token was issued by another hub")
         expires_at = _numeric_date(claims, "exp", InvalidAccessToken)
-        if expires_at + MAX_CLOCK_SKEW < self._clock.now():
-            raise InvalidAccessToken("the access token has expired")
         person, org, scope, jti = (claims.get(k) for k in ("sub", "org", "scope", "jti"))
         if not all(isinstance(v, str) for v in (person, org, scope, jti)):
             raise InvalidAccessToken("the access token lacks sub, org, scope or jti")
