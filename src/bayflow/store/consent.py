@@ -24,17 +24,18 @@ from bayflow.consent.lifecycle import LIVE_STATES, ConsentEvent
 from bayflow.consent.models import ConsentTerms
 from bayflow.crypto.jose import CompactJWS, loads_json_object
 from bayflow.errors import Conflict
+from bayflow.store.driver import DriverStatement
 from bayflow.store.tables import consent_events, consent_products, consents
 
 __all__ = ["SqlConsentRepository"]
 
 # Built once: SQLAlchemy then reuses the compiled SQL without rebuilding the statement.
-_VERSIONS: Final = (
+_VERSIONS: Final = DriverStatement(
     select(consents.c.id, consents.c.version, consents.c.terms)
     .where(consents.c.id == bindparam("consent_id"))
     .order_by(consents.c.version)
 )
-_EVENTS_OF_CONSENT: Final = (
+_EVENTS_OF_CONSENT: Final = DriverStatement(
     select(consent_events.c.version, consent_events.c.jws)
     .where(consent_events.c.consent_id == bindparam("consent_id"))
     .order_by(consent_events.c.version, consent_events.c.seq)
@@ -146,11 +147,11 @@ class SqlConsentRepository:
 
     def versions(self, consent_id: str) -> list[ConsentRecord]:
         params = {"consent_id": consent_id}
-        rows = self._session.execute(_VERSIONS, params).all()
+        rows = _VERSIONS.rows(self._session, params)
         if not rows:
             return []
         events: dict[int, list[SignedEvent]] = defaultdict(list)
-        for row in self._session.execute(_EVENTS_OF_CONSENT, params):
+        for row in _EVENTS_OF_CONSENT.rows(self._session, params):
             events[row.version].append(_signed_event(row.jws))
         return [ConsentRecord(_parsed_terms(r.terms), tuple(events[r.version])) for r in rows]
 

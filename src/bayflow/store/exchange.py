@@ -15,13 +15,16 @@ from bayflow.consent.models import ProductScope
 from bayflow.errors import Conflict
 from bayflow.exchange.models import DataProduct
 from bayflow.identity.models import City, Jurisdiction
+from bayflow.store.driver import DriverStatement
 from bayflow.store.tables import data_products
 
 __all__ = ["SqlProductRepository"]
 
-# Looked up on every data request: built once, so its compiled SQL is reused.
-_GET: Final = select(data_products).where(
-    data_products.c.provider == bindparam("provider"), data_products.c.id == bindparam("id")
+# Looked up on every data request, on the driver's cursor (see store.driver).
+_GET: Final = DriverStatement(
+    select(data_products).where(
+        data_products.c.provider == bindparam("provider"), data_products.c.id == bindparam("id")
+    )
 )
 
 
@@ -67,7 +70,7 @@ class SqlProductRepository:
             raise Conflict(f"product {product.id} of this provider already exists") from exc
 
     def get(self, provider: str, product_id: str) -> DataProduct | None:
-        row = self._session.execute(_GET, {"provider": provider, "id": product_id}).one_or_none()
+        row = _GET.one_or_none(self._session, {"provider": provider, "id": product_id})
         return _product(row) if row else None
 
     def list_products(self, provider: str | None = None) -> list[DataProduct]:

@@ -26,6 +26,7 @@ from bayflow.identity.models import (
     RegistryIdentifiers,
     Role,
 )
+from bayflow.store.driver import DriverStatement
 from bayflow.store.tables import (
     identity_keys,
     mandates,
@@ -42,8 +43,8 @@ _ORGANISATION: Final = select(organisations).where(organisations.c.id == bindpar
 _ORGANISATIONS: Final = select(organisations).where(
     organisations.c.id.in_(bindparam("ids", expanding=True))
 )
-_PERSON: Final = select(persons).where(persons.c.id == bindparam("id"))
-_KEY: Final = select(identity_keys).where(identity_keys.c.kid == bindparam("kid"))
+_PERSON: Final = DriverStatement(select(persons).where(persons.c.id == bindparam("id")))
+_KEY: Final = DriverStatement(select(identity_keys).where(identity_keys.c.kid == bindparam("kid")))
 _KEYS_OF_OWNER: Final = (
     select(identity_keys)
     .where(identity_keys.c.owner_id == bindparam("owner_id"))
@@ -196,7 +197,7 @@ class SqlIdentityRepository:
         )
 
     def get_person(self, person_id: str) -> Person | None:
-        row = self._session.execute(_PERSON, {"id": person_id}).one_or_none()
+        row = _PERSON.one_or_none(self._session, {"id": person_id})
         return _person(row) if row else None
 
     def get_people(self, person_ids: Sequence[str]) -> list[Person]:
@@ -241,7 +242,7 @@ class SqlIdentityRepository:
             raise Conflict("this public key is already registered") from exc
 
     def get_key(self, kid: str) -> PublicKey | None:
-        row = self._session.execute(_KEY, {"kid": kid}).one_or_none()
+        row = _KEY.one_or_none(self._session, {"kid": kid})
         return _key(row) if row else None
 
     def keys_of_owner(self, owner_id: str) -> list[PublicKey]:

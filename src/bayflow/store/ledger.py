@@ -33,6 +33,7 @@ from bayflow.ledger.entry import Entry
 from bayflow.ledger.errors import MalformedEntry
 from bayflow.ledger.interfaces import LedgerRepository, StoredCheckpoint, StoredEntry
 from bayflow.ledger.tiles import Tile
+from bayflow.store.driver import DriverStatement
 from bayflow.store.engine import Database
 from bayflow.store.tables import ledger_checkpoints, ledger_entries, ledger_state, ledger_tiles
 
@@ -75,13 +76,16 @@ def _checkpoint(row: Row[Any]) -> StoredCheckpoint:
 
 
 # The counters are read and moved by every anchoring: statements built once, compiled once.
-_COUNTER: Final = select(ledger_state.c.value).where(ledger_state.c.key == bindparam("counter"))
-_SET_COUNTER: Final = (
+# Run on every anchoring, on the driver's cursor (see store.driver).
+_COUNTER: Final = DriverStatement(
+    select(ledger_state.c.value).where(ledger_state.c.key == bindparam("counter"))
+)
+_SET_COUNTER: Final = DriverStatement(
     update(ledger_state)
     .where(ledger_state.c.key == bindparam("counter"))
     .values(value=bindparam("new_value"))
 )
-_LOCK_COUNTER: Final = (
+_LOCK_COUNTER: Final = DriverStatement(
     update(ledger_state)
     .where(ledger_state.c.key == bindparam("counter"))
     .values(value=ledger_state.c.value)
@@ -99,16 +103,16 @@ class SqlLedgerRepository:
     # Counters.
 
     def _counter(self, key: str) -> int:
-        value: int = self._session.execute(_COUNTER, {"counter": key}).scalar_one()
+        value: int = _COUNTER.scalar(self._session, {"counter": key})
         return value
 
     def _set_counter(self, key: str, value: int) -> None:
-        self._session.execute(_SET_COUNTER, {"counter": key, "new_value": value})
+        _SET_COUNTER.run(self._session, {"counter": key, "new_value": value})
 
     def _lock_counter(self, key: str) -> int:
         # A no-op UPDATE: it locks the row on PostgreSQL and takes SQLite's write lock, before
         # anything is read, so no reader snapshot can go stale under the transaction.
-        value: int = self._session.execute(_LOCK_COUNTER, {"counter": key}).scalar_one()
+        value: int = _LOCK_COUNTER.scalar(self._session, {"counter": key})
         return value
 
     def lock_next_index(self) -> int:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from bayflow.exchange.requests import DataRequest, RequestStatus
+from bayflow.store.driver import DriverStatement
 from bayflow.store.tables import data_requests
 
 __all__ = ["SqlRequestRepository"]
@@ -38,9 +39,13 @@ _SINCE: Final = bindparam("since", type_=_C.created_at.type)
 # parameters of the SELECT more slowly (on SQLite an add took 51 µs so, 41 µs this way, and
 # 31 µs with no number at all).
 _NEXT_SEQ: Final = select(func.coalesce(func.max(_C.seq), 0) + 1).where(*_KEY).scalar_subquery()
-_INSERT: Final = insert(data_requests).values({**_BINDS, "seq": _NEXT_SEQ})
-_UPDATE: Final = update(data_requests).where(data_requests.c.id == bindparam("request_id"))
-_GET: Final = select(data_requests).where(data_requests.c.id == bindparam("request_id"))
+_INSERT: Final = DriverStatement(insert(data_requests).values({**_BINDS, "seq": _NEXT_SEQ}))
+_UPDATE: Final = DriverStatement(
+    update(data_requests).where(data_requests.c.id == bindparam("request_id"))
+)
+_GET: Final = DriverStatement(
+    select(data_requests).where(data_requests.c.id == bindparam("request_id"))
+)
 
 # The non-failed requests of a window are latest - first + 1 - failed, read in one statement of
 # three index seeks whatever the window holds:
@@ -69,7 +74,7 @@ _FAILED: Final = (
     .where(*_KEY, _C.status == RequestStatus.FAILED.value, _C.created_at >= _SINCE)
     .scalar_subquery()
 )
-_COUNT_SINCE: Final = select(_LATEST, _FIRST, _FAILED)
+_COUNT_SINCE: Final = DriverStatement(select(_LATEST, _FIRST, _FAILED))
 
 
 def _request(row: Row[Any]) -> DataRequest:
@@ -126,20 +131,20 @@ class SqlRequestRepository:
         self._session = session
 
     def add(self, request: DataRequest) -> None:
-        self._session.execute(_INSERT, {"id": request.id, **_values(request)})
+        _INSERT.run(self._session, {"id": request.id, **_values(request)})
 
     def update(self, request: DataRequest) -> None:
-        self._session.execute(_UPDATE, {"request_id": request.id, **_values(request)})
+        _UPDATE.run(self._session, {"request_id": request.id, **_values(request)})
 
     def get(self, request_id: str) -> DataRequest | None:
-        row = self._session.execute(_GET, {"request_id": request_id}).one_or_none()
+        row = _GET.one_or_none(self._session, {"request_id": request_id})
         return _request(row) if row else None
 
     def count_since(self, consent_id: str, provider: str, product: str, since: datetime) -> int:
         params = {"consent_id": consent_id, "provider": provider, "product": product}
-        latest, first, failed = self._session.execute(
-            _COUNT_SINCE, {**params, "since": since}
-        ).one()
+        row = _COUNT_SINCE.one_or_none(self._session, {**params, "since": since})
+        assert row is not None  # an aggregate query has one row
+        latest, first, failed = row
         if first is None:
             return 0
         return max(0, int(latest) - int(first) + 1 - int(failed))
