@@ -18,17 +18,18 @@ expanding ``IN`` are not supported; they stay with ``Session.execute``.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import BindParameter, bindparam
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
-__all__ = ["DriverStatement"]
+__all__ = ["DriverListStatement", "DriverStatement"]
 
 _Processor = Callable[[Any], Any] | None
 
@@ -146,3 +147,38 @@ class DriverStatement:
             for process, value in zip(compiled.results, raw, strict=False)
         ]
         return compiled.row._make(values) if compiled.row is not None else tuple(values)  # type: ignore[attr-defined]
+
+
+class DriverListStatement:
+    """A statement over a short list of values (``col IN (...)``) on the driver's cursor.
+
+    ``build`` makes the statement from what goes inside ``IN``: a list of one bound parameter
+    per value, compiled once per list length up to ``longest``, or, for longer lists (not on a
+    hot path), one expanding parameter run through ``Session.execute``.
+    """
+
+    def __init__(
+        self,
+        build: Callable[[Sequence[BindParameter[Any]] | BindParameter[Any]], ClauseElement],
+        *,
+        longest: int = 8,
+    ) -> None:
+        self._build = build
+        self._longest = longest
+        self._by_length: dict[int, DriverStatement] = {}
+
+    def rows(
+        self, session: Session, values: Sequence[Any], params: Mapping[str, Any] | None = None
+    ) -> list[Any]:
+        if not values:
+            return []
+        names = [f"item_{i}" for i in range(len(values))]
+        if len(values) > self._longest:
+            expanding = self._build(bindparam("items", expanding=True))
+            arguments = {**(params or {}), "items": list(values)}
+            return list(session.execute(expanding, arguments))  # type: ignore[call-overload]
+        statement = self._by_length.get(len(values))
+        if statement is None:
+            statement = DriverStatement(self._build([bindparam(name) for name in names]))
+            self._by_length[len(values)] = statement
+        return statement.rows(session, {**(params or {}), **dict(zip(names, values, strict=True))})

@@ -49,15 +49,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # Straight to the driver: SQLAlchemy's execution path cost more than the BEGIN itself.
+        driver = conn.connection.driver_connection
         if conn.get_execution_options().get(_READ_ONLY):
             # A read-only unit of work reads one snapshot and never needs the write lock.
-            conn.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
             return
         # IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
         # writes must upgrade its lock, and in WAL mode that fails at once ("database is
         # locked", no busy wait) whenever another writer committed since its read. SQLite has
         # one writer at a time anyway; PostgreSQL is the database for concurrent writers.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver.execute("BEGIN IMMEDIATE")
 
 
 class _SQLiteWriterLock:

@@ -26,7 +26,7 @@ from bayflow.identity.models import (
     RegistryIdentifiers,
     Role,
 )
-from bayflow.store.driver import DriverStatement
+from bayflow.store.driver import DriverListStatement, DriverStatement
 from bayflow.store.tables import (
     identity_keys,
     mandates,
@@ -40,8 +40,8 @@ __all__ = ["SqlIdentityRepository"]
 # Look-ups every authenticated data request makes, built once so that SQLAlchemy reuses their
 # compiled SQL instead of building and hashing a new statement each time.
 _ORGANISATION: Final = select(organisations).where(organisations.c.id == bindparam("id"))
-_ORGANISATIONS: Final = select(organisations).where(
-    organisations.c.id.in_(bindparam("ids", expanding=True))
+_ORGANISATIONS: Final = DriverListStatement(
+    lambda ids: select(organisations).where(organisations.c.id.in_(ids))
 )
 _PERSON: Final = DriverStatement(select(persons).where(persons.c.id == bindparam("id")))
 _KEY: Final = DriverStatement(select(identity_keys).where(identity_keys.c.kid == bindparam("kid")))
@@ -150,7 +150,7 @@ class SqlIdentityRepository:
         """Those of ``organisation_ids`` that exist, in no particular order."""
         if not organisation_ids:
             return []
-        rows = self._session.execute(_ORGANISATIONS, {"ids": list(organisation_ids)})
+        rows = _ORGANISATIONS.rows(self._session, list(organisation_ids))
         return [_organisation(row) for row in rows]
 
     def find_organisation(self, identifiers: RegistryIdentifiers) -> Organisation | None:

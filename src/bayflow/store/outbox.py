@@ -28,6 +28,7 @@ from bayflow.clock import Clock, SystemClock
 from bayflow.crypto.jose import dumps_json, loads_json_object
 from bayflow.exchange.notifications import ClaimedMessage, Notification, OutboxEntry, Subscription
 from bayflow.ids import new_id
+from bayflow.store.driver import DriverListStatement
 from bayflow.store.engine import Database
 from bayflow.store.tables import webhook_messages, webhook_subscriptions
 
@@ -47,13 +48,15 @@ _SUBSCRIPTIONS: Final = (
     .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
 )
 # The active subscriptions of several organisations, for one notice to each of them.
-_SUBSCRIPTIONS_OF: Final = (
-    select(webhook_subscriptions)
-    .where(
-        webhook_subscriptions.c.organisation_id.in_(bindparam("organisation_ids", expanding=True)),
-        webhook_subscriptions.c.active.is_(True),
+_SUBSCRIPTIONS_OF: Final = DriverListStatement(
+    lambda organisation_ids: (
+        select(webhook_subscriptions)
+        .where(
+            webhook_subscriptions.c.organisation_id.in_(organisation_ids),
+            webhook_subscriptions.c.active.is_(True),
+        )
+        .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
     )
-    .order_by(webhook_subscriptions.c.created_at, webhook_subscriptions.c.id)
 )
 _INSERT_MESSAGE: Final = insert(webhook_messages)
 
@@ -194,7 +197,7 @@ class SqlNotifier:
         wanted: dict[str, list[str]] = {}
         for organisation_id, event_type in recipients:
             wanted.setdefault(organisation_id, []).append(event_type)
-        rows = self._session.execute(_SUBSCRIPTIONS_OF, {"organisation_ids": list(wanted)})
+        rows = _SUBSCRIPTIONS_OF.rows(self._session, list(wanted))
         messages = [
             {
                 "id": new_id(_MESSAGE_PREFIX),

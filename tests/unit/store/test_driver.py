@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import bindparam, insert, select, update
 
 from bayflow.store import Database, upgrade
-from bayflow.store.driver import DriverStatement
+from bayflow.store.driver import DriverListStatement, DriverStatement
 from bayflow.store.tables import hub_metadata
 
 NOW = datetime(2026, 11, 22, 9, 30, 15, 123456, tzinfo=UTC)
@@ -136,3 +136,20 @@ def test_any_text_and_instant_round_trip(
         row = _GET.one_or_none(session, {"key": "k"})
     assert row is not None
     assert (row.value, row.updated_at) == (value, at)
+
+
+_BY_KEYS = DriverListStatement(
+    lambda keys: select(hub_metadata.c.key).where(hub_metadata.c.key.in_(keys)),
+    longest=3,
+)
+
+
+def test_a_list_statement_reads_short_and_long_lists_alike(database: Database) -> None:
+    with database.transaction() as session:
+        for key in ("k1", "k2", "k3", "k4", "k5"):
+            _INSERT.run(session, {"key": key, "value": "v", "updated_at": NOW})
+        assert _BY_KEYS.rows(session, []) == []
+        short = _BY_KEYS.rows(session, ["k1", "k3", "missing"])
+        long = _BY_KEYS.rows(session, ["k1", "k2", "k3", "k4", "missing"])
+    assert sorted(row.key for row in short) == ["k1", "k3"]
+    assert sorted(row.key for row in long) == ["k1", "k2", "k3", "k4"]
