@@ -6,6 +6,9 @@ so tests of later capabilities start from the same story the demo tells.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,8 +23,9 @@ from bayflow.identity.keyfile import KeyFile, KeyPair
 from bayflow.identity.models import City, Jurisdiction, Money, RegistryIdentifiers, Role
 from bayflow.identity.service import IdentityService
 from bayflow.ids import new_id
-from bayflow.store import Session
+from bayflow.store import Database, Session
 from bayflow.store.exchange import SqlProductRepository
+from bayflow.store.hub import HubMetadataRepository
 from bayflow.store.identity import SqlIdentityRepository
 
 HUB = "http://hub.test"
@@ -204,3 +208,27 @@ def signed_event(
         at=at,
     )
     return sign_event(event, PrivateJWK.from_signing_key(signer.person_key.signing_key))
+
+
+@contextmanager
+def writer_held(database: Database, *, at: datetime) -> Iterator[threading.Event]:
+    """Another thread holds the database's writer (having set hub metadata ``k`` to "held").
+
+    Yields the event that lets it commit and go; it is set, and the thread joined, at the end.
+    """
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with database.transaction() as session:
+            HubMetadataRepository(session).set("k", "held", now=at)
+            holding.set()
+            release.wait(timeout=30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30), "the writer was not taken"
+        yield release
+    finally:
+        release.set()
+        holder.join(timeout=30)

@@ -12,6 +12,7 @@ import pytest
 from bayflow.api.deps import in_transaction
 from bayflow.store import Database, Session, upgrade
 from bayflow.store.hub import HubMetadataRepository
+from tests.factories import writer_held
 
 pytestmark = pytest.mark.anyio
 
@@ -50,18 +51,7 @@ async def test_a_busy_writer_sends_the_work_to_a_thread_that_waits_for_it(
 ) -> None:
     database = Database(sqlite_url)
     upgrade(database)
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_writer() -> None:
-        with database.transaction() as session:
-            HubMetadataRepository(session).set("k", "held", now=NOW)
-            holding.set()
-            release.wait(timeout=30)
-
-    holder = threading.Thread(target=hold_the_writer)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
+    with writer_held(database, at=NOW) as release:
         async with anyio.create_task_group() as group:
             results: list[tuple[int, str | None]] = []
 
@@ -72,9 +62,6 @@ async def test_a_busy_writer_sends_the_work_to_a_thread_that_waits_for_it(
             await anyio.sleep(0.05)
             assert results == []  # waiting for the writer, without blocking the event loop
             release.set()
-    finally:
-        release.set()
-        holder.join(timeout=30)
     [(ran_on, previous)] = results
     assert ran_on != threading.get_ident()
     assert previous == "held"

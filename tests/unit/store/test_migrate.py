@@ -1,5 +1,4 @@
 import multiprocessing
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +19,7 @@ from bayflow.store import (
 )
 from bayflow.store.hub import HubMetadataRepository
 from bayflow.store.tables import metadata
+from tests.factories import writer_held
 
 
 @pytest.fixture
@@ -146,23 +146,8 @@ class TestTransactionIfFree:
         database = Database(sqlite_url)
         upgrade(database)
         now = datetime(2026, 1, 1, tzinfo=UTC)
-        holding, release = threading.Event(), threading.Event()
-
-        def hold_the_writer() -> None:
-            with database.transaction() as session:
-                HubMetadataRepository(session).set("k", "held", now=now)
-                holding.set()
-                release.wait(timeout=30)
-
-        holder = threading.Thread(target=hold_the_writer)
-        holder.start()
-        try:
-            assert holding.wait(timeout=30)
-            with database.transaction_if_free() as session:
-                assert session is None
-        finally:
-            release.set()
-            holder.join(timeout=30)
+        with writer_held(database, at=now), database.transaction_if_free() as session:
+            assert session is None
         # Once released, the writer is free again, and the next unit of work sees the commit.
         with database.transaction_if_free() as session:
             assert session is not None
