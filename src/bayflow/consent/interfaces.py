@@ -59,16 +59,12 @@ class ProductCatalogue(Protocol):
 
 
 class Notifier(Protocol):
-    """Queues a notification to an organisation, inside the caller's transaction.
+    """Queues one notification to several organisations, inside the caller's transaction.
 
     The outbox behind it delivers later, with retries, so a receiver that is down loses nothing.
     """
 
-    def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None: ...
-
-    def notify_each(
-        self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]
-    ) -> None:
+    def notify(self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]) -> None:
         """Queue ``payload`` to each ``(organisation, event type)`` of ``recipients``."""
         ...
 
@@ -76,12 +72,7 @@ class Notifier(Protocol):
 class NoNotifier:
     """Sends nothing: for deployments and tests without webhooks."""
 
-    def notify(self, organisation_id: str, event_type: str, payload: dict[str, object]) -> None:
-        del organisation_id, event_type, payload
-
-    def notify_each(
-        self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]
-    ) -> None:
+    def notify(self, recipients: Sequence[tuple[str, str]], payload: dict[str, object]) -> None:
         del recipients, payload
 
 

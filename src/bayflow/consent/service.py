@@ -122,7 +122,7 @@ class ConsentService:
             parties = {terms.data_owner}
         elif event.action.by_owner:
             parties.discard(terms.data_owner)
-        self._notifier.notify_each([(party, event_type) for party in sorted(parties)], payload)
+        self._notifier.notify([(party, event_type) for party in sorted(parties)], payload)
 
     # Requesting ---------------------------------------------------------------------------
 

@@ -254,7 +254,7 @@ class ExchangeService:
             "ciphertext_sha256": ciphertext_digest.hex(),
             "receipt_digest": receipt_digest.hex(),
         }
-        self._notifier.notify_each(
+        self._notifier.notify(
             [(request.consumer, "data.ready"), (data_owner, "data.accessed")], payload
         )
         return done

@@ -182,12 +182,7 @@ class SqlNotifier:
         self._session = session
         self._clock = clock or SystemClock()
 
-    def notify(self, organisation_id: str, event_type: str, payload: Mapping[str, object]) -> None:
-        self.notify_each([(organisation_id, event_type)], payload)
-
-    def notify_each(
-        self, recipients: Sequence[tuple[str, str]], payload: Mapping[str, object]
-    ) -> None:
+    def notify(self, recipients: Sequence[tuple[str, str]], payload: Mapping[str, object]) -> None:
         """One payload to each ``(organisation, event type)``: one query for all of them."""
         if not recipients:
             return

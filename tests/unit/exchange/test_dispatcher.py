@@ -58,7 +58,7 @@ def organisation(database: Database, clock: FixedClock) -> str:
 def enqueue(database: Database, clock: FixedClock, organisation: str, count: int = 1) -> None:
     with database.transaction() as session:
         for i in range(count):
-            SqlNotifier(session, clock).notify(organisation, "consent.active", {"n": i})
+            SqlNotifier(session, clock).notify([(organisation, "consent.active")], {"n": i})
 
 
 def entries(database: Database, organisation: str) -> list[OutboxEntry]:

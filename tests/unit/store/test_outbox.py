@@ -68,7 +68,7 @@ def enqueue(database: Database, clock: FixedClock, organisation: str, count: int
     with database.transaction() as session:
         notifier = SqlNotifier(session, clock)
         for i in range(count):
-            notifier.notify(organisation, "consent.revoked", {"consent": f"con_{i}"})
+            notifier.notify([(organisation, "consent.revoked")], {"consent": f"con_{i}"})
 
 
 def consent_service(session: Session, clock: FixedClock) -> ConsentService:
@@ -163,7 +163,7 @@ class TestSqlNotifier:
         subscribe(database, owner, "data.accessed", url="https://owner.test/hook")
         subscribe(database, owner, "data.ready", url="https://owner.test/ready-only")
         with database.transaction() as session:
-            SqlNotifier(session, clock).notify_each(
+            SqlNotifier(session, clock).notify(
                 [(bank, "data.ready"), (owner, "data.accessed")], {"request": "req_1"}
             )
         with database.transaction() as session:
@@ -182,7 +182,7 @@ class TestSqlNotifier:
         bank = scenario.lion_rock.organisation
         subscribe(database, bank)
         with database.transaction() as session:
-            SqlNotifier(session, clock).notify_each(
+            SqlNotifier(session, clock).notify(
                 [(bank, "data.ready"), (bank, "data.accessed")], {"request": "req_1"}
             )
         with database.transaction() as session:
@@ -198,7 +198,7 @@ class TestSqlNotifier:
         subscribe(database, scenario.victoria.organisation)
         with pytest.raises(TypeError), database.transaction() as session:
             SqlNotifier(session, clock).notify(
-                scenario.victoria.organisation, "data.ready", {"at": NOW}
+                [(scenario.victoria.organisation, "data.ready")], {"at": NOW}
             )
 
 
