@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,27 @@ def summarise_ms(samples_s: Sequence[float]) -> dict[str, float]:
     }
 
 
+def rate(operation: Callable[[], object], seconds: float) -> float:
+    """Median operations per second over three runs of about ``seconds`` each."""
+    batch = 1
+    while True:  # Calibrate a batch that takes at least a tenth of the budget.
+        start = time.perf_counter()
+        for _ in range(batch):
+            operation()
+        if time.perf_counter() - start >= seconds / 10:
+            break
+        batch *= 2
+    rates = []
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            for _ in range(batch):
+                operation()
+            count += batch
+        rates.append(count / elapsed)
+    return round(statistics.median(rates), 1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,6 +81,20 @@ def free_port() -> int:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    """Return once ``url`` answers; raise if ``process`` exits or 30 s pass first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(0.1)
+        else:
+            return
 
 
 @contextmanager
@@ -101,15 +136,7 @@ def hub(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
+        wait_until_up(f"{base}/healthz", process)
         yield base
     finally:
         process.terminate()

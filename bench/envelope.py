@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 import warnings
-from collections.abc import Callable
 
-from _common import emit, log
+from _common import emit, log, rate
 from bayflow.crypto import hpke
 from bayflow.crypto.jose import PrivateJWK
 from bayflow.exchange.envelope import Envelope, open_payload, seal_payload
@@ -33,27 +30,6 @@ from bayflow.exchange.envelope import Envelope, open_payload, seal_payload
 SIZES = {"1k": 1024, "1m": 1024 * 1024}
 CONSENT = "con_2io3khcdaoc2q5npg7t4aygvxa"
 REQUEST = "req_tlhhjj5bndceuqvyesft34sney"
-
-
-def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Median operations per second over three runs of about ``seconds`` each."""
-    batch = 1
-    while True:  # Calibrate a batch that takes at least a tenth of the budget.
-        start = time.perf_counter()
-        for _ in range(batch):
-            operation()
-        if time.perf_counter() - start >= seconds / 10:
-            break
-        batch *= 2
-    rates = []
-    for _ in range(3):
-        count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            for _ in range(batch):
-                operation()
-            count += batch
-        rates.append(count / elapsed)
-    return round(statistics.median(rates), 1)
 
 
 def measure(seconds: float) -> dict[str, float]:

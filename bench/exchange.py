@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from _common import emit, free_port, fresh_postgres, hub, log, summarise_ms
+from _common import emit, free_port, fresh_postgres, hub, log, summarise_ms, wait_until_up
 from bayflow.client import BayflowClient
 from bayflow.consent.lifecycle import ConsentAction
 from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
@@ -76,16 +76,8 @@ def _register(
 
 def _start(args: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(health, timeout=1)
-        except httpx.TransportError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise
-            time.sleep(0.1)
-        else:
-            return process
+    wait_until_up(health, process)
+    return process
 
 
 def _drive(

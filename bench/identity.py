@@ -30,13 +30,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from _common import emit, log
+from _common import emit, log, rate
 from bayflow.clock import FixedClock
 from bayflow.crypto.ed25519 import SigningKey
 from bayflow.crypto.jose import PrivateJWK, TrustedIssuers, sign_detached, verify_detached
@@ -77,27 +75,6 @@ SME = business_registration_claims(
     registry_identifiers={"cn_uscc": "91440300MA5G6JQX2B"},
     lei="5493001KJTIIGC8Y1R12",
 )
-
-
-def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Median operations per second over three runs of about ``seconds`` each."""
-    batch = 1
-    while True:  # Calibrate a batch that takes at least a tenth of the budget.
-        start = time.perf_counter()
-        for _ in range(batch):
-            operation()
-        if time.perf_counter() - start >= seconds / 10:
-            break
-        batch *= 2
-    rates = []
-    for _ in range(3):
-        count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            for _ in range(batch):
-                operation()
-            count += batch
-        rates.append(count / elapsed)
-    return round(statistics.median(rates), 1)
 
 
 def jws_verify(seconds: float) -> float:
