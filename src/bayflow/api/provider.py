@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -85,8 +86,8 @@ def create_provider_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "provider": key_file.organisation}
 
-    def answer(routed: RoutedRequest, now: datetime) -> Response:
-        plaintext = payload_for(data, routed, now=now)
+    def answer(routed: RoutedRequest, path: Path, now: datetime) -> Response:
+        plaintext = payload_for(data.records(path), routed, now=now)
         envelope = seal_payload(
             plaintext,
             content_type="application/json",
@@ -107,8 +108,9 @@ def create_provider_app(
         # A small file is read and sealed here on the event loop, in less time than handing it
         # to a worker thread and back takes; a large one goes to the thread pool, so that
         # sealing megabytes does not hold up other requests.
-        if data.size(routed.product, owner_names(routed)) <= INLINE_FILE_SIZE:
-            return answer(routed, now)
-        return await run_in_threadpool(answer, routed, now)
+        path = data.file_for(routed.product, owner_names(routed))
+        if path.stat().st_size <= INLINE_FILE_SIZE:
+            return answer(routed, path, now)
+        return await run_in_threadpool(answer, routed, path, now)
 
     return app

@@ -58,7 +58,8 @@ def _within(record: dict[str, Any], first: date | None, last: date | None) -> bo
 class FileDataSource:
     root: Path
 
-    def _file(self, product: str, names: Iterable[str]) -> Path:
+    def file_for(self, product: str, names: Iterable[str]) -> Path:
+        """The file holding the owner's records of ``product``, by the first name that has one."""
         if not _SAFE_NAME.fullmatch(product):
             raise InvalidInput(f"product id {product!r} is not a safe file name")
         folder = self.root / product
@@ -71,12 +72,8 @@ class FileDataSource:
                     return candidate
         raise NotFound(f"no {product} data for this data owner")
 
-    def size(self, product: str, owner_names: Iterable[str]) -> int:
-        """The size in bytes of the file that holds the owner's records of ``product``."""
-        return self._file(product, owner_names).stat().st_size
-
-    def records(self, product: str, owner_names: Iterable[str]) -> list[dict[str, Any]]:
-        path = self._file(product, owner_names)
+    def records(self, path: Path) -> list[dict[str, Any]]:
+        """The records of a file :meth:`file_for` found."""
         text = path.read_text(encoding="utf-8")
         try:
             if path.suffix == ".csv":
@@ -101,11 +98,12 @@ def owner_names(routed: RoutedRequest) -> list[str]:
     return [*routed.data_owner_identifiers.values(), routed.data_owner]
 
 
-def payload_for(source: FileDataSource, routed: RoutedRequest, *, now: datetime) -> bytes:
-    """The JSON payload answering ``routed``: the owner's records of the product in range."""
-    names = owner_names(routed)
+def payload_for(
+    records: Iterable[dict[str, Any]], routed: RoutedRequest, *, now: datetime
+) -> bytes:
+    """The JSON payload answering ``routed``: those of the owner's records in its range."""
     first, last = _date(routed.data_from), _date(routed.data_to)
-    records = [r for r in source.records(routed.product, names) if _within(r, first, last)]
+    records = [r for r in records if _within(r, first, last)]
     body = {
         "product": routed.product,
         "provider": routed.provider,
