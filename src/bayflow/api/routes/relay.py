@@ -9,6 +9,7 @@ opaque bytes; the hub keeps the SHA-256 of the ciphertext and the provider's sig
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime, time
 from functools import partial
 from typing import Any, Protocol
@@ -184,8 +185,7 @@ class ProviderCaller(Protocol):
 
 async def _call_provider(request: Request, endpoint: str, routed: str) -> Envelope:
     link: ProviderCaller = request.app.state.provider_link
-    # The routed request is a compact JWS: ASCII without quotes or backslashes.
-    body = b'{"request":"' + routed.encode("ascii") + b'"}'
+    body = json.dumps({"request": routed}).encode("ascii")
     try:
         answer = await link.post(endpoint, body)
     except ProviderLinkError as exc:
