@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam
+from sqlalchemy import BindParameter, bindparam, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -32,6 +32,25 @@ from sqlalchemy.sql.dml import UpdateBase
 __all__ = ["DriverListStatement", "DriverStatement"]
 
 _Processor = Callable[[Any], Any] | None
+
+# The session's dialect and driver connection, kept in Session.info for its transaction:
+# Session.connection() cost more than the statement it served, once per statement.
+_DRIVER = "bayflow.driver_connection"
+
+
+def _driver_of(session: Session) -> tuple[Dialect, Any]:
+    found: tuple[Dialect, Any] | None = session.info.get(_DRIVER)
+    if found is None:
+        connection = session.connection()  # begins the transaction if none has begun
+        found = (connection.dialect, connection.connection.driver_connection)
+        session.info[_DRIVER] = found
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, _transaction: SessionTransaction) -> None:
+    # The next transaction may run on another pooled connection.
+    session.info.pop(_DRIVER, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +106,8 @@ class DriverStatement:
         return count
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
-        connection = session.connection()
-        compiled = self._compile(connection.dialect, params)
+        dialect, driver = _driver_of(session)
+        compiled = self._compile(dialect, params)
         values = dict(compiled.fixed)
         for name, value in params.items():
             process = compiled.binds.get(name)
@@ -96,7 +115,7 @@ class DriverStatement:
         arguments: Any = values
         if compiled.positions is not None:
             arguments = tuple(values[name] for name in compiled.positions)
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver.cursor()
         cursor.execute(compiled.sql, arguments)
         return compiled, cursor
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, insert, select, update
 
-from bayflow.store import Database, upgrade
+from bayflow.store import Database, Session, upgrade
 from bayflow.store.driver import DriverListStatement, DriverStatement
 from bayflow.store.tables import hub_metadata
 
@@ -153,3 +153,21 @@ def test_a_list_statement_reads_short_and_long_lists_alike(database: Database) -
         long = _BY_KEYS.rows(session, ["k1", "k2", "k3", "k4", "missing"])
     assert sorted(row.key for row in short) == ["k1", "k3"]
     assert sorted(row.key for row in long) == ["k1", "k2", "k3", "k4"]
+
+
+def test_each_transaction_of_a_session_runs_on_its_own_connection(database: Database) -> None:
+    with Session(database.engine) as session:
+        with session.begin():
+            _INSERT.run(session, {"key": "a", "value": "first", "updated_at": NOW})
+        with session.begin():
+            assert _GET.scalar(session, {"key": "a"}) == "a"
+            _TOUCH.run(session, {"match": "a", "at": NOW + timedelta(days=1)})
+        with session.begin():
+            nested = session.begin_nested()
+            _INSERT.run(session, {"key": "b", "value": "rolled back", "updated_at": NOW})
+            nested.rollback()
+            assert _GET.one_or_none(session, {"key": "b"}) is None
+    with database.transaction() as check:
+        row = _GET.one_or_none(check, {"key": "a"})
+    assert row is not None
+    assert row.updated_at == NOW + timedelta(days=1)
