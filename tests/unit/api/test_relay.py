@@ -24,9 +24,9 @@ from bayflow.clock import FixedClock
 from bayflow.config import Settings
 from bayflow.consent.lifecycle import ConsentAction, ConsentState
 from bayflow.consent.models import ConsentTerms, FetchType, Frequency, FrequencyUnit, ProductScope
-from bayflow.crypto.jose import JWKSet, PublicJWK
+from bayflow.crypto.jose import JWKSet, PrivateJWK, PublicJWK
 from bayflow.crypto.jwt import b64url_encode
-from bayflow.exchange.envelope import Envelope, open_payload
+from bayflow.exchange.envelope import Envelope, open_payload, seal_payload
 from bayflow.exchange.provider import FileDataSource
 from bayflow.hub import HubKeys
 from bayflow.identity.keyfile import EncryptionKey, KeyFile, KeyPair
@@ -49,6 +49,7 @@ class Relay:
     bank_key: EncryptionKey
     clock: FixedClock
     data: Path  # the provider's folder for the product
+    app: Any  # the hub's app, whose provider hop a test may replace
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ async def relay(
                 headers=as_provider,
             )
             assert response.status_code == 201, response.text
-            yield Relay(hub, parties, provider, EncryptionKey.generate(), clock, data)
+            yield Relay(hub, parties, provider, EncryptionKey.generate(), clock, data, app)
     database.dispose()
 
 
@@ -271,3 +272,57 @@ async def test_the_frequency_limit_counts_every_relayed_request(relay: Relay) ->
     assert (await _fetch(relay, terms)).status_code == 200
     assert (await _fetch(relay, terms)).status_code == 200
     assert _problem(await _fetch(relay, terms)).endswith(":consent-frequency-exceeded")
+
+
+class TamperingProvider:
+    """The provider's hop, with its answer altered in transit or re-sealed by a stranger."""
+
+    def __init__(self, genuine: InProcessProvider, tamper: str) -> None:
+        self._genuine = genuine
+        self._tamper = tamper
+
+    async def post(
+        self, url: str, body: bytes, *, content_type: str = "application/json"
+    ) -> ProviderAnswer:
+        answer = await self._genuine.post(url, body, content_type=content_type)
+        envelope = Envelope.from_bytes(answer.body)
+        if self._tamper == "ciphertext":
+            altered = bytearray(answer.body)
+            altered[-1] ^= 1
+            return ProviderAnswer(answer.status, answer.content_type, bytes(altered))
+        stranger = seal_payload(
+            b"{}",
+            content_type="application/json",
+            consent_id=envelope.header.consent_id,
+            request_id=envelope.header.request_id,
+            consumer_public_x25519=envelope.header.consumer_key,
+            consumer_kid=envelope.header.consumer_kid,
+            provider_key=PrivateJWK.generate(),
+        )
+        return ProviderAnswer(answer.status, answer.content_type, stranger.to_bytes())
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        ("ciphertext", "envelope refused: ciphertext is not the one the provider signed"),
+        ("stranger", "the envelope is signed by an unknown key"),
+    ],
+)
+async def test_a_refused_answer_is_journalled_as_failed_and_not_counted(
+    relay: Relay, tamper: str, reason: str
+) -> None:
+    terms = await _active_consent(relay, frequency=Frequency(FrequencyUnit.DAY, 1))
+    genuine = relay.app.state.provider_link
+    relay.app.state.provider_link = TamperingProvider(genuine, tamper)
+    assert _problem(await _fetch(relay, terms)).endswith(":payload-rejected")
+    journal = await relay.hub.get(
+        f"/exchange/v1/consents/{terms.id}/accesses",
+        headers=await bearer(relay.hub, relay.parties.lionrock, relay.clock.now()),
+    )
+    assert journal.status_code == 200, journal.text
+    [access] = journal.json()
+    assert (access["status"], access["failure"], access["receipt"]) == ("failed", reason, None)
+    # The refused answer used none of the consent's one fetch a day.
+    relay.app.state.provider_link = genuine
+    assert (await _fetch(relay, terms)).status_code == 200

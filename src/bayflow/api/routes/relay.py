@@ -137,12 +137,17 @@ def _settle(
     consumer_key: hpke.PublicKey,
     failure: str | None,
     session: Session,
-) -> str:
-    """Check the envelope and record the delivery (or the failure); returns the receipt."""
+) -> tuple[str, PayloadRejected | None]:
+    """Check the envelope and record the delivery, or the failure.
+
+    Returns the receipt, or the refusal to raise once this unit of work has committed: raised
+    inside it, the refusal would roll back its own record, and the request would stay routed,
+    counted against the consent's limit, with no reason in the journal.
+    """
     exchange = _exchange(request, session)
     if envelope is None:
         exchange.failed(data_request, failure or "the provider did not answer")
-        return ""
+        return "", None
     identity = IdentityService(SqlIdentityRepository(session), request.app.state.clock)
     # The one key the envelope names, if it is an organisation key of this provider.
     key = identity.key_or_none(envelope.header.provider_kid)
@@ -152,7 +157,7 @@ def _settle(
         or key.owner_id != data_request.provider
     ):
         exchange.failed(data_request, "the envelope is signed by an unknown key")
-        raise PayloadRejected("the provider signed with a key Corp ID does not know")
+        return "", PayloadRejected("the provider signed with a key Corp ID does not know")
     try:
         envelope.check_relay(
             data_request.consent_id,
@@ -162,9 +167,7 @@ def _settle(
         )
     except CryptoError as exc:
         exchange.failed(data_request, f"envelope refused: {exc.message}")
-        raise PayloadRejected(
-            f"the provider's answer failed the hub's checks: {exc.message}"
-        ) from exc
+        return "", PayloadRejected(f"the provider's answer failed the hub's checks: {exc.message}")
     receipt = envelope.receipt()
     exchange.delivered(
         data_request,
@@ -172,7 +175,7 @@ def _settle(
         receipt=receipt,
         data_owner=data_owner,
     )
-    return receipt
+    return receipt, None
 
 
 class ProviderCaller(Protocol):
@@ -224,9 +227,11 @@ async def fetch(body: DataRequestBody, principal: PrincipalDep, request: Request
             partial(_settle, request, data_request, data_owner, None, consumer_key, exc.message),
         )
         raise
-    receipt = await in_transaction(
+    receipt, refused = await in_transaction(
         database, partial(_settle, request, data_request, data_owner, envelope, consumer_key, None)
     )
+    if refused is not None:
+        raise refused
     return Response(
         content=envelope.to_bytes(),
         media_type=ENVELOPE_MEDIA_TYPE,
