@@ -1,12 +1,15 @@
 import multiprocessing
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
 
 from bayflow.errors import StoreUnavailable
 from bayflow.store import (
@@ -170,6 +173,69 @@ class TestTransactionIfFree:
         with database.transaction_if_free() as session:
             assert session is not None
             assert HubMetadataRepository(session).get("k") is None
+        database.dispose()
+
+    def test_units_of_work_share_one_connection_and_see_each_others_commits(
+        self, sqlite_url: str
+    ) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+        connections = []
+        for value in ("one", "two"):
+            with database.transaction_if_free() as session:
+                assert session is not None
+                assert HubMetadataRepository(session).get("k") in (None, "one")
+                HubMetadataRepository(session).set("k", value, now=NOW_2026)
+                connections.append(session.connection().connection.driver_connection)
+        assert connections[0] is connections[1]
+        with database.reading() as reader:
+            assert HubMetadataRepository(reader).get("k") == "two"
+        database.dispose()
+
+    def test_a_database_error_rolls_back_and_the_next_unit_starts_afresh(
+        self, sqlite_url: str
+    ) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+        with database.transaction_if_free() as session:
+            assert session is not None
+            first = session.get_bind()
+
+        def write_then_fail_in_the_database() -> None:
+            with database.transaction_if_free() as session:
+                assert session is not None
+                HubMetadataRepository(session).set("k", "lost", now=NOW_2026)
+                session.execute(text("SELECT * FROM no_such_table"))
+
+        with pytest.raises(OperationalError):
+            write_then_fail_in_the_database()
+        with database.transaction_if_free() as session:
+            assert session is not None
+            assert HubMetadataRepository(session).get("k") is None
+            assert session.get_bind() is not first  # a new connection from the pool
+        database.dispose()
+
+    def test_each_thread_has_its_own_connection_and_dispose_closes_them_all(
+        self, sqlite_url: str
+    ) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+
+        def driver_connection() -> Any:
+            with database.transaction_if_free() as session:
+                assert session is not None
+                return session.connection().connection.driver_connection
+
+        here = driver_connection()
+        with ThreadPoolExecutor(1) as pool:
+            there = pool.submit(driver_connection).result()
+        assert here is not there
+        database.dispose()
+        for closed in (here, there):
+            with pytest.raises(sqlite3.ProgrammingError):
+                closed.execute("SELECT 1")
+        # A unit of work after dispose() starts on a new connection rather than a closed one.
+        assert driver_connection() is not here
         database.dispose()
 
 
