@@ -70,6 +70,25 @@ class TestSqlLedgerRepository:
             assert [e.index for e in repo.entries(1, 10)] == [1, 2]
             assert repo.leaves(0, 2) == [stored(0, 1).leaf, stored(1, 2).leaf]
 
+    def test_one_entry_and_a_few_digests_take_the_short_path_to_the_same_rows(
+        self, database: Database
+    ) -> None:
+        # One entry and up to eight digests run as precompiled driver statements; more go
+        # through the bulk SQL. Both must store and read back the same values.
+        entries = [stored(i, 100 + i) for i in range(12)]
+        with database.transaction() as session:
+            repo = SqlLedgerRepository(session)
+            repo.add_entries(entries[:1])
+            repo.add_entries(entries[1:])
+        with database.transaction() as session:
+            repo = SqlLedgerRepository(session)
+            digests = [e.digest for e in entries]
+            for wanted in (digests[:1], digests[:8], digests[:9], digests):
+                found = sorted(repo.find_by_digests(wanted), key=lambda e: e.index)
+                assert found == entries[: len(wanted)]
+            assert all(e.anchored_at == NOW and e.anchored_at.tzinfo for e in found)
+            assert repo.entries(0, 12) == entries
+
     def test_a_commitment_is_stored_once_per_kind(self, database: Database) -> None:
         with pytest.raises(IntegrityError), database.transaction() as session:
             SqlLedgerRepository(session).add_entries([stored(0, 1), stored(1, 1)])
