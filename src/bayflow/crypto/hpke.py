@@ -166,11 +166,18 @@ class PublicKey:
         if not isinstance(raw, bytes) or len(raw) != _NPK:
             raise MalformedKey(f"an X25519 public key is {_NPK} bytes")
         self._raw = raw
-        self._key = X25519PublicKey.from_public_bytes(raw)
+        # Built on first Diffie-Hellman only: the hub reads, compares and forwards consumers'
+        # keys on every data request but never computes with them.
+        self._key: X25519PublicKey | None = None
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> PublicKey:
         return cls(raw)
+
+    def _x25519(self) -> X25519PublicKey:
+        if self._key is None:
+            self._key = X25519PublicKey.from_public_bytes(self._raw)
+        return self._key
 
     def to_bytes(self) -> bytes:
         return self._raw
@@ -234,7 +241,7 @@ class PrivateKey:
         # which must be refused. OpenSSL refuses it with a ValueError; compare as well, so the
         # check does not depend on the backend's choice.
         try:
-            shared = self._key.exchange(public._key)  # noqa: SLF001 - same module's key type
+            shared = self._key.exchange(public._x25519())  # noqa: SLF001 - same module's key type
         except ValueError as exc:
             raise MalformedKey("X25519 public key is of small order") from exc
         if hmac.compare_digest(shared, _ZERO_DH):  # pragma: no cover - OpenSSL raises first

@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Literal, Protocol
 
 from joserfc.errors import JoseError
@@ -215,6 +216,8 @@ class PublicJWK:
     def from_ed25519(cls, public_key: bytes, *, kid: str | None = None) -> PublicJWK:
         if len(public_key) != ed25519.PUBLIC_KEY_SIZE:
             raise MalformedJOSE("an Ed25519 public key is 32 bytes")
+        if cls is PublicJWK:
+            return _ed25519_jwk(bytes(public_key), kid)
         return cls({"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(public_key)}, kid=kid)
 
     @classmethod
@@ -302,6 +305,14 @@ class PublicJWK:
 
     def __repr__(self) -> str:
         return f"PublicJWK(crv={self.curve!r}, kid={self.kid!r})"
+
+
+@lru_cache(maxsize=4096)
+def _ed25519_jwk(public_key: bytes, kid: str | None) -> PublicJWK:
+    # The hub checks a provider's signature on every delivery with a key it reads from Corp ID
+    # as bytes; the JWK and its RFC 7638 thumbprint are the same every time. PublicJWK is never
+    # changed after construction, so one instance serves every caller.
+    return PublicJWK({"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(public_key)}, kid=kid)
 
 
 class PrivateJWK:
