@@ -238,6 +238,43 @@ class TestTransactionIfFree:
         assert driver_connection() is not here
         database.dispose()
 
+    def test_a_refused_unit_rolls_back_on_the_same_connection(self, sqlite_url: str) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+
+        def write_then_refuse() -> Any:
+            with database.transaction_if_free() as session:
+                assert session is not None
+                HubMetadataRepository(session).set("k", "refused", now=NOW_2026)
+                raise PermissionError(session.connection().connection.driver_connection)
+
+        with pytest.raises(PermissionError) as refused:
+            write_then_refuse()
+        with database.transaction_if_free() as session:
+            assert session is not None
+            assert HubMetadataRepository(session).get("k") is None
+            assert session.connection().connection.driver_connection is refused.value.args[0]
+        database.dispose()
+
+    def test_a_savepoint_inside_a_unit_rolls_back_alone(self, sqlite_url: str) -> None:
+        database = Database(sqlite_url)
+        upgrade(database)
+
+        def undone_in_a_savepoint(session: Any) -> None:
+            with session.begin_nested():
+                HubMetadataRepository(session).set("undone", "yes", now=NOW_2026)
+                raise RuntimeError
+
+        with database.transaction_if_free() as session:
+            assert session is not None
+            HubMetadataRepository(session).set("kept", "yes", now=NOW_2026)
+            with pytest.raises(RuntimeError):
+                undone_in_a_savepoint(session)
+        with database.reading() as reader:
+            assert HubMetadataRepository(reader).get("kept") == "yes"
+            assert HubMetadataRepository(reader).get("undone") is None
+        database.dispose()
+
 
 def _hold_writer_in_another_process(url: str, holding: Any, release: Any) -> None:
     database = Database(url)
