@@ -128,7 +128,9 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, set up in order.
     # Four threads: beyond that the load generator, one Python process, contends for its own
     # GIL and becomes the limit of both runs (bench/README.md has the sweep from 2 to 8).
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3, help="consented/bare pairs of runs")
+    # Five pairs: on this class of machine the speed drifts over seconds, and single rounds'
+    # ratios spread by ±10 % around their median.
+    parser.add_argument("--rounds", type=int, default=5, help="consented/bare pairs of runs")
     parser.add_argument("--workers", type=int, default=1, help="hub worker processes")
     parser.add_argument(
         "--postgres",
